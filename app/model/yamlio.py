@@ -1,0 +1,261 @@
+"""Reading YAML with line numbers, and a small typed reader that reports ``FILE:LINE: message``.
+
+Every scene-file section is parsed through :class:`Field`, so errors always name the file, the
+line, the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from app.errors import Problem, SceneError
+
+_MISSING = object()
+HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{6})$")
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse ``path`` keeping line numbers. Raises SceneError for unreadable or non-YAML files."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SceneError([Problem(path, None, "file not found")]) from None
+    except IsADirectoryError:
+        raise SceneError([Problem(path, None, "is a folder, expected a YAML scene file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SceneError([Problem(path, None, f"cannot read file: {exc}")]) from None
+    if not text.strip():
+        raise SceneError([Problem(path, 1, "empty file, expected a YAML mapping with 'nodes'")])
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or exc.context or "syntax error"
+        raise SceneError([Problem(path, line, f"not valid YAML: {what}")]) from None
+    except YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise SceneError([Problem(path, None, f"not valid YAML: {first}")]) from None
+    if data is None:
+        raise SceneError([Problem(path, 1, "empty file, expected a YAML mapping with 'nodes'")])
+    return data
+
+
+class Problems:
+    """Collects problems across a file so the user sees all of them at once."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, file: Path, line: int | None, message: str) -> None:
+        self.items.append(Problem(file, line, message))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise SceneError(self.items)
+
+
+class Invalid(Exception):
+    """Internal: the current field is unusable (already reported)."""
+
+
+class Field:
+    """A value in a YAML document, with its file, line and key path.
+
+    ``f.get("color", str)`` returns a child Field; ``f.as_str()`` etc. check the type, report
+    a problem naming the key path and line, and raise :class:`Invalid` if the value is unusable.
+    """
+
+    def __init__(self, value: Any, file: Path, line: int | None, path: str, problems: Problems):
+        self.value = value
+        self.file = file
+        self.line = line
+        self.path = path
+        self.problems = problems
+
+    # -- reporting -------------------------------------------------------------------------
+    def error(self, message: str, line: int | None = None) -> None:
+        where = f"{self.path}: " if self.path else ""
+        self.problems.add(self.file, line if line is not None else self.line, f"{where}{message}")
+
+    def fail(self, message: str) -> Invalid:
+        self.error(message)
+        return Invalid(message)
+
+    # -- structure -------------------------------------------------------------------------
+    def _child_path(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else str(key)
+
+    def is_map(self) -> bool:
+        return isinstance(self.value, dict)
+
+    def expect_map(self, what: str = "a mapping") -> Field:
+        if not isinstance(self.value, dict):
+            raise self.fail(f"expected {what}, got {describe(self.value)}")
+        return self
+
+    def keys(self) -> list[str]:
+        return [str(k) for k in self.expect_map().value.keys()]
+
+    def key_line(self, key: str) -> int | None:
+        value = self.value
+        if isinstance(value, CommentedMap):
+            try:
+                return value.lc.key(key)[0] + 1
+            except (KeyError, TypeError):
+                pass
+        return self.line
+
+    def check_keys(self, allowed: set[str] | list[str] | tuple[str, ...]) -> None:
+        """Report every key not in ``allowed`` (unknown keys are errors, not ignored)."""
+        self.expect_map()
+        allowed_sorted = ", ".join(sorted(allowed))
+        for key in self.value:
+            if key not in allowed:
+                self.error(
+                    f"unknown key '{key}' (expected one of: {allowed_sorted})",
+                    line=self.key_line(key),
+                )
+
+    def has(self, key: str) -> bool:
+        return isinstance(self.value, dict) and key in self.value
+
+    def get(self, key: str, default: Any = _MISSING) -> Field:
+        """Child field ``key``; reports 'missing key' when absent and no default is given."""
+        self.expect_map()
+        if key in self.value:
+            value = self.value[key]
+            line = _value_line(self.value, key, self.key_line(key))
+            return Field(value, self.file, line, self._child_path(key), self.problems)
+        if default is _MISSING:
+            raise self.fail(f"missing required key '{key}'")
+        return Field(default, self.file, self.line, self._child_path(key), self.problems)
+
+    def items(self) -> Iterator[tuple[str, Field]]:
+        self.expect_map()
+        for key in self.value:
+            line = _value_line(self.value, key, self.key_line(key))
+            yield str(key), Field(self.value[key], self.file, line, self._child_path(str(key)),
+                                  self.problems)
+
+    def elements(self, what: str = "a list") -> Iterator[Field]:
+        if not isinstance(self.value, list):
+            raise self.fail(f"expected {what}, got {describe(self.value)}")
+        for i, value in enumerate(self.value):
+            line = self.line
+            if isinstance(self.value, CommentedSeq):
+                try:
+                    line = self.value.lc.item(i)[0] + 1
+                except (KeyError, TypeError):
+                    pass
+            yield Field(value, self.file, line, self._child_path(i), self.problems)
+
+    # -- scalars ---------------------------------------------------------------------------
+    def as_str(self, pattern: re.Pattern[str] | None = None, expected: str = "") -> str:
+        if not isinstance(self.value, str):
+            raise self.fail(f"expected {expected or 'a string'}, got {describe(self.value)}")
+        if pattern is not None and not pattern.match(self.value):
+            raise self.fail(f"expected {expected}, got '{self.value}'")
+        return str(self.value)
+
+    def as_choice(self, choices: tuple[str, ...] | list[str]) -> str:
+        if not isinstance(self.value, str) or self.value not in choices:
+            raise self.fail(
+                f"expected one of {', '.join(choices)}, got {describe(self.value)}"
+            )
+        return str(self.value)
+
+    def as_bool(self) -> bool:
+        if not isinstance(self.value, bool):
+            raise self.fail(f"expected true or false, got {describe(self.value)}")
+        return bool(self.value)
+
+    def as_float(self, lo: float | None = None, hi: float | None = None,
+                 positive: bool = False) -> float:
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
+            raise self.fail(f"expected a number, got {describe(self.value)}")
+        x = float(self.value)
+        if not math.isfinite(x):
+            raise self.fail(f"expected a finite number, got {self.value}")
+        if positive and x <= 0:
+            raise self.fail(f"expected a number > 0, got {self.value}")
+        if (lo is not None and x < lo) or (hi is not None and x > hi):
+            raise self.fail(f"expected a number in [{lo}, {hi}], got {self.value}")
+        return x
+
+    def as_int(self, lo: int | None = None) -> int:
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise self.fail(f"expected an integer, got {describe(self.value)}")
+        if lo is not None and self.value < lo:
+            raise self.fail(f"expected an integer >= {lo}, got {self.value}")
+        return int(self.value)
+
+    def as_vec3(self) -> tuple[float, float, float]:
+        v = self.value
+        if (not isinstance(v, list) or len(v) != 3
+                or any(isinstance(c, bool) or not isinstance(c, (int, float)) for c in v)):
+            raise self.fail(f"expected a point [x, y, z] in mm, got {describe(v)}")
+        if not all(math.isfinite(float(c)) for c in v):
+            raise self.fail("expected finite coordinates")
+        return (float(v[0]), float(v[1]), float(v[2]))
+
+    def as_color(self) -> tuple[float, float, float]:
+        v = self.value
+        if isinstance(v, str) and HEX_COLOR.match(v):
+            return tuple(int(v[i:i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+        if (isinstance(v, list) and len(v) == 3
+                and all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 1
+                        for c in v)):
+            return (float(v[0]), float(v[1]), float(v[2]))
+        raise self.fail(f"expected a colour '#rrggbb' or [r, g, b] in 0..1, got {describe(v)}")
+
+    def opt(self, key: str, convert: Callable[[Field], Any], default: Any = None) -> Any:
+        """Convert child ``key`` if present, else return ``default``; reported errors -> default."""
+        if not self.has(key):
+            return default
+        try:
+            return convert(self.get(key))
+        except Invalid:
+            return default
+
+
+def _value_line(mapping: Any, key: Any, fallback: int | None) -> int | None:
+    if isinstance(mapping, CommentedMap):
+        try:
+            return mapping.lc.value(key)[0] + 1
+        except (KeyError, TypeError):
+            pass
+    return fallback
+
+
+def describe(value: Any) -> str:
+    """How a value looks to a user, for 'expected X, got Y'."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        short = value if len(value) <= 40 else value[:37] + "..."
+        return f"string '{short}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return type(value).__name__
+
+
+def root_field(data: Any, file: Path, problems: Problems) -> Field:
+    return Field(data, file, 1, "", problems)

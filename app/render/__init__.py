@@ -1,0 +1,1 @@
+"""Render layer: the only place that builds VTK/pyvista objects from the model."""
