@@ -63,6 +63,7 @@ class _Partial:
     landmarks: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     scenario: Field | None = None
     timeline: Field | None = None
+    parent_lines: dict[str, int | None] = dataclasses.field(default_factory=dict)
 
 
 def _load(path: Path, chain: tuple[Path, ...]) -> Scene:
@@ -107,7 +108,7 @@ def _read_partial(path: Path, chain: tuple[Path, ...]) -> _Partial:
     if root.has("extends"):
         base = _extends(root.get("extends"), path, chain, problems)
     part = dataclasses.replace(base, nodes=dict(base.nodes), cameras=dict(base.cameras),
-                               landmarks=dict(base.landmarks))
+                               landmarks=dict(base.landmarks), parent_lines={})
     if root.has("format"):
         root.opt("format", lambda f: f.as_choice((FORMAT,)))
     part.name = root.opt("name", Field.as_str, part.name or path.stem)
@@ -137,7 +138,7 @@ def _read_partial(path: Path, chain: tuple[Path, ...]) -> _Partial:
         part.scenario = root.get("scenario")
     if root.has("timeline"):
         part.timeline = root.get("timeline")
-    _check_tree(part.nodes, path, problems)
+    _check_tree(part, path, problems)
     problems.raise_if_any()
     return part
 
@@ -195,6 +196,8 @@ def _nodes(f: Field, path: Path, part: _Partial, base_ids: set[str]) -> None:
             continue
         part.nodes[node.id] = node
         first_line[node.id] = item.line
+        if item.has("parent"):
+            part.parent_lines[node.id] = item.get("parent").line
 
 
 def _node(f: Field, path: Path, part: _Partial) -> Node:
@@ -374,21 +377,27 @@ def _cameras(f: Field, part: _Partial) -> None:
             continue
 
 
-def _check_tree(nodes: dict[str, Node], path: Path, problems: Problems) -> None:
-    for node in nodes.values():
+def _check_tree(part: _Partial, path: Path, problems: Problems) -> None:
+    """Parents exist and do not loop. Reports only nodes declared in this file."""
+    nodes = part.nodes
+    mine = [n for n in nodes.values() if n.source[0] == str(path)]
+
+    def line_of(node: Node) -> int | None:
+        return part.parent_lines.get(node.id, node.source[1])
+
+    for node in mine:
         if node.parent is not None and node.parent not in nodes:
-            problems.add(Path(node.source[0]), node.source[1],
+            problems.add(path, line_of(node),
                          f"nodes: node '{node.id}' has parent '{node.parent}', "
                          "which does not exist")
-    for node in nodes.values():
+    for node in mine:
         seen = [node.id]
         parent = node.parent
         while parent is not None and parent in nodes:
             if parent in seen:
                 cycle = " -> ".join(seen[seen.index(parent):] + [parent])
                 if node.id == min(seen[seen.index(parent):]):
-                    problems.add(Path(node.source[0]), node.source[1],
-                                 f"nodes: parent cycle {cycle}")
+                    problems.add(path, line_of(node), f"nodes: parent cycle {cycle}")
                 break
             seen.append(parent)
             parent = nodes[parent].parent
