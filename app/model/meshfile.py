@@ -129,30 +129,57 @@ def read_gltf_meshes(path: Path) -> dict[str, TriMesh]:
     data = reader.GetOutput()
     if "ERROR" in text or data is None or data.GetNumberOfBlocks() == 0:
         raise MeshFileError("cannot be read as glTF: " + (_first_vtk_error(text) or "no meshes"))
+    names = _gltf_names(path)
     meshes: dict[str, TriMesh] = {}
-    it = data.NewIterator()
-    it.InitTraversal()
-    while not it.IsDoneWithTraversal():
-        block = it.GetCurrentDataObject()
-        name = it.GetCurrentMetaData().Get(vtk.vtkCompositeDataSet.NAME()) or f"mesh{len(meshes)}"
-        tri = vtk.vtkTriangleFilter()
-        tri.SetInputData(block)
-        tri.Update()
-        poly = tri.GetOutput()
-        from vtk.util.numpy_support import vtk_to_numpy
+    from vtk.util.numpy_support import vtk_to_numpy
 
-        if poly.GetNumberOfPoints() and poly.GetNumberOfPolys():
+    def walk(block, label: str) -> None:
+        for i in range(block.GetNumberOfBlocks()):
+            child = block.GetBlock(i)
+            if child is None:
+                continue
+            meta = block.GetMetaData(i) if block.HasMetaData(i) else None
+            name = meta.Get(vtk.vtkCompositeDataSet.NAME()) if meta is not None else None
+            if child.IsA("vtkMultiBlockDataSet"):
+                walk(child, names.get(name, label) if name else label)
+                continue
+            tri = vtk.vtkTriangleFilter()
+            tri.SetInputData(child)
+            tri.Update()
+            poly = tri.GetOutput()
+            if not (poly.GetNumberOfPoints() and poly.GetNumberOfPolys()):
+                continue
             pts = vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64)
             conn = vtk_to_numpy(poly.GetPolys().GetConnectivityArray()).astype(np.int64)
-            mesh = TriMesh(pts, conn.reshape(-1, 3))
-            key = name
-            n = 2
+            key, n = label, 2
             while key in meshes:
-                key = f"{name}_{n}"
-                n += 1
-            meshes[key] = mesh
-        it.GoToNextItem()
+                key, n = f"{label}_{n}", n + 1
+            meshes[key] = TriMesh(pts, conn.reshape(-1, 3))
+
+    walk(data, path.stem)
     return meshes
+
+
+def _gltf_names(path: Path) -> dict[str, str]:
+    """VTK's block names ('Mesh_3', 'Node_7') -> the names the glTF file gives them."""
+    import json
+    import struct
+
+    try:
+        raw = path.read_bytes()
+        if raw[:4] == b"glTF":
+            length, kind = struct.unpack_from("<II", raw, 12)
+            doc = json.loads(raw[20:20 + length]) if kind == 0x4E4F534A else {}
+        else:
+            doc = json.loads(raw)
+    except (ValueError, struct.error, OSError):
+        return {}
+    out: dict[str, str] = {}
+    for key, items in (("Node", doc.get("nodes", [])), ("Mesh", doc.get("meshes", []))):
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and item.get("name"):
+                out[f"{key}_{i}"] = str(item["name"])
+    return out
 
 
 def _first_vtk_error(text: str) -> str:
