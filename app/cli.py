@@ -73,12 +73,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from app.render.still import parse_size, render_still
+    from app.render.still import check_png_target, parse_size, render_still
 
     size = parse_size(args.size)
+    out = Path(args.output)
+    check_png_target(out)
     scene = _scene(args.scene)
     t = _moment(scene, args.time, args.date)
-    out = Path(args.output)
     render_still(scene, out, camera=args.camera, size=size, time=t, spread=t is not None)
     print(out)
     return 0

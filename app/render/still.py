@@ -62,14 +62,21 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def check_png_target(out: Path) -> None:
+    """Fail early, before any rendering, on an output path that cannot work."""
+    if out.suffix.lower() != ".png":
+        raise UserError(f"{out}: expected an output path ending in .png")
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise UserError(f"{out}: folder {out.parent} is not writable")
+
+
 def save_png(image: np.ndarray, out: Path) -> None:
     """Write a PNG atomically: a failed write never leaves a partial file at ``out``."""
     from PIL import Image
 
-    if out.suffix.lower() != ".png":
-        raise UserError(f"{out}: expected an output path ending in .png")
-    if not out.parent.exists():
-        raise UserError(f"{out}: folder {out.parent} does not exist")
+    check_png_target(out)
     tmp = out.with_name(f".{out.name}.part{os.getpid()}")
     try:
         Image.fromarray(image).save(tmp, format="PNG")
