@@ -1,0 +1,22 @@
+"""The spread model: routes over the nerve graph, arrival times, a dated timeline.
+
+numpy only (no VTK): ``Spread.state_at(t)`` is the one function the still renderer, the
+browser viewer and the clip exporter all call. ``app.render.spread_layer`` draws its states.
+"""
+
+from app.spread.calendar import SpreadTimeError, format_day, parse_day
+from app.spread.model import (
+    Mass,
+    MassState,
+    NodeState,
+    RouteState,
+    Spread,
+    SpreadState,
+    Stage,
+)
+from app.spread.routes import Route
+
+__all__ = [
+    "Mass", "MassState", "NodeState", "Route", "RouteState", "Spread", "SpreadState",
+    "SpreadTimeError", "Stage", "format_day", "parse_day",
+]
