@@ -222,17 +222,17 @@ def arrival_days_for_u(routes: tuple[Route, ...], node: str, u: np.ndarray) -> n
     return out
 
 
-def arrow_path(route: Route, gap: float = 1.5,
+def arrow_path(path: np.ndarray, radius: np.ndarray,
+               offset: tuple[float, float, float] = (0.0, 0.0, 0.0), gap: float = 1.5,
                toward: tuple[float, float, float] = (0.0, -1.0, 0.0)) -> np.ndarray:
-    """The route's centre line shifted beside the nerves so an arrow stays visible.
+    """A route's centre line shifted beside the nerves so an arrow drawn on it stays visible.
 
-    Each vertex moves by (nerve radius + ``gap``) along ``toward`` made perpendicular to the
-    local direction (default: anterior, toward a viewer of the anterior view), plus the
+    Each vertex moves by (nerve ``radius`` there + ``gap``) along ``toward`` made perpendicular
+    to the local direction (default: anterior, toward a viewer of the anterior view), plus the
     route's own ``offset``.
     """
-    path = route.path
-    tangent = np.gradient(path, axis=0) if len(path) > 2 else np.repeat(
-        (path[1:] - path[:1]), len(path), axis=0)
+    path = np.asarray(path, float)
+    tangent = np.gradient(path, axis=0)
     norms = np.linalg.norm(tangent, axis=1, keepdims=True)
     tangent = np.divide(tangent, norms, out=np.zeros_like(tangent), where=norms > 0)
     want = np.asarray(toward, float)
@@ -243,11 +243,10 @@ def arrow_path(route: Route, gap: float = 1.5,
     fallback = np.divide(fallback, fallback_n, out=np.tile([1.0, 0.0, 0.0], (len(path), 1)),
                          where=fallback_n > 1e-6)
     side = np.where(sn > 0.2, side / np.maximum(sn, 1e-12), fallback)
-    # smooth the direction a little so the arrow does not kink at joins
-    if len(side) > 4:
+    if len(side) > 4:  # smooth the direction so the arrow does not kink at joins
         kernel = np.ones(5) / 5.0
         padded = np.pad(side, ((2, 2), (0, 0)), mode="edge")
         side = np.column_stack([np.convolve(padded[:, k], kernel, mode="valid")
                                 for k in range(3)])
         side /= np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-12)
-    return path + side * (route.radius + gap)[:, None] + np.asarray(route.offset, float)
+    return path + side * (np.asarray(radius, float) + gap)[:, None] + np.asarray(offset, float)
