@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--camera", default="anterior", help="preset name, or 'orbit'")
     s.add_argument("--quality", type=int, default=None, help="0 (small) .. 10 (best)")
     s.add_argument("--captions", action=argparse.BooleanOptionalAction, default=True)
+    s.add_argument("--progress-file", help=argparse.SUPPRESS)  # JSON progress for app.export.jobs
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("atlas", help="real anatomy atlases")
