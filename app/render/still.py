@@ -17,10 +17,13 @@ class FrameRenderer:
     """Builds the scene (and its spread layer) once; ``image(t)`` renders any moment.
 
     ``t`` is animation seconds on the scene's timeline, or None for the anatomy alone.
+    ``annotations=False`` leaves out the spread layer's legend and date label (clip export
+    burns in its own captions instead).
     """
 
     def __init__(self, scene: Scene, size: tuple[int, int] = (1280, 720),
-                 camera: str | None = "anterior", spread: bool = True):
+                 camera: str | None = "anterior", spread: bool = True,
+                 annotations: bool = True):
         self.scene = scene
         self.size = size
         self.plotter = make_plotter(size)
@@ -29,7 +32,8 @@ class FrameRenderer:
         if spread and scene.spread is not None:
             from app.render.spread_layer import SpreadLayer
 
-            self.layer = SpreadLayer(self.view, scene.spread)
+            self.layer = SpreadLayer(self.view, scene.spread, legend=annotations,
+                                     label=annotations)
         self.camera_name = camera
         if camera != "orbit":
             apply_camera(self.plotter, camera_for(scene, camera))
