@@ -33,8 +33,9 @@ def make_plotter(size: tuple[int, int], off_screen: bool = True) -> pv.Plotter:
     Anti-aliasing is chosen on purpose: no MSAA (8x MSAA costs ~5x frame time on software
     OpenGL), FXAA instead (a cheap post-pass; see benchmarks/export.py for its cost).
     """
-    plotter = pv.Plotter(off_screen=off_screen, window_size=list(size), multi_samples=0,
+    plotter = pv.Plotter(off_screen=off_screen, window_size=list(size),
                          line_smoothing=False, polygon_smoothing=False, point_smoothing=False)
+    plotter.render_window.SetMultiSamples(0)  # pyvista 0.49 has no multi_samples argument
     plotter.set_background(BACKGROUND)
     plotter.renderer.SetUseFXAA(True)
     return plotter

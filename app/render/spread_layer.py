@@ -55,11 +55,11 @@ ARROW_COLOURS = {"solid": (0.78, 0.04, 0.08), "dashed": (0.05, 0.33, 0.85)}
 MASS_COLOUR = (0.55, 0.12, 0.32)
 LEGEND_TEXT = {"solid": "ipsilateral perineural spread", "dashed": "dural bridge"}
 
-SHAFT_RADIUS = 1.1  # mm
-HEAD_LENGTH = 8.0  # mm
-HEAD_RADIUS = 2.8  # mm
-DASH = 5.0  # mm of tube
-GAP = 3.5  # mm between dashes
+SHAFT_RADIUS = 1.5  # mm
+HEAD_LENGTH = 10.0  # mm
+HEAD_RADIUS = 3.6  # mm
+DASH = 6.0  # mm of tube
+GAP = 4.0  # mm between dashes
 STEP = 1.0  # mm between arrow samples
 
 
@@ -135,10 +135,13 @@ class SpreadLayer:
     """The spread drawn over a scene view. See the module docstring for what changes per frame."""
 
     def __init__(self, view: SceneView, spread: Spread, legend: bool = True,
-                 label: bool = True):
+                 label: bool = True, overlay: bool = True):
         self.view = view
         self.spread = spread
         self.plotter = view.plotter
+        # Arrows, heads and masses go in a renderer layered over the anatomy (sharing its
+        # camera), so that, as in an illustration, bone never hides them.
+        self.overlay = self._overlay_renderer() if overlay else None
         self.lead = float(spread.lead_time)
         self._last: dict[str, Any] = {}
         self.nerve_luts: dict[tuple[float, ...], vtk.vtkLookupTable] = {}
@@ -155,6 +158,28 @@ class SpreadLayer:
         self.label_actor = self._build_label() if label else None
 
     # -- build once ---------------------------------------------------------------------------
+    def _overlay_renderer(self) -> vtk.vtkRenderer:
+        window = self.plotter.render_window
+        base = self.plotter.renderer
+        ren = vtk.vtkRenderer()
+        ren.SetLayer(1)
+        ren.SetInteractive(False)
+        ren.SetActiveCamera(base.GetActiveCamera())
+        ren.SetViewport(base.GetViewport())
+        window.SetNumberOfLayers(max(2, window.GetNumberOfLayers()))
+        window.AddRenderer(ren)
+        # keep the overlay's clipping range in step with the main camera
+        base.AddObserver("StartEvent", lambda *_: ren.ResetCameraClippingRange())
+        return ren
+
+    def _add(self, mesh: pv.DataSet, **kw: Any) -> Any:
+        """Add a mesh to the overlay renderer (or the scene's renderer without overlay)."""
+        actor = self.plotter.add_mesh(mesh, reset_camera=False, **kw)
+        if self.overlay is not None:
+            self.plotter.renderer.RemoveActor(actor)
+            self.overlay.AddActor(actor)
+        return actor
+
     def _build_nerves(self) -> None:
         involved = set(self.spread.involved_nodes())
         for node_id, poly in self.view.polydata.items():
@@ -211,9 +236,9 @@ class SpreadLayer:
             poly.point_data["arrival"] = arrival
             tube = poly.tube(radius=SHAFT_RADIUS, n_sides=10, capping=True)
             lut = _arrival_lut(ARROW_COLOURS[style], None, ARROW_COLOURS[style], above_alpha=0.0)
-            actor = self.plotter.add_mesh(tube, color=ARROW_COLOURS[style], smooth_shading=True,
-                                          name=f"spread_arrows_{style}", reset_camera=False,
-                                          show_scalar_bar=False, ambient=0.3, specular=0.3)
+            actor = self._add(tube, color=ARROW_COLOURS[style], smooth_shading=True,
+                              name=f"spread_arrows_{style}", show_scalar_bar=False, ambient=0.3,
+                              specular=0.3)
             _colour_by_arrival(actor.GetMapper(), lut)
             self.arrow_luts[style] = lut
             self.arrow_actors[style] = actor
@@ -223,17 +248,16 @@ class SpreadLayer:
         cone = pv.Cone(center=(0.0, 0.0, 0.0), direction=(1.0, 0.0, 0.0), height=HEAD_LENGTH,
                        radius=HEAD_RADIUS, resolution=24, capping=True)
         colour = ARROW_COLOURS[route.style]
-        actor = self.plotter.add_mesh(cone, color=colour, smooth_shading=False, ambient=0.3,
-                                      name=f"spread_head_{route.id}", reset_camera=False)
+        actor = self._add(cone, color=colour, smooth_shading=False, ambient=0.3,
+                          name=f"spread_head_{route.id}")
         actor.SetVisibility(False)
         return _Head(route, actor, s, pts)
 
     def _build_masses(self) -> None:
         for mass in self.spread.masses:
             sphere = pv.Sphere(radius=1.0, theta_resolution=32, phi_resolution=24)
-            actor = self.plotter.add_mesh(sphere, color=MASS_COLOUR, smooth_shading=True,
-                                          specular=0.3, name=f"spread_mass_{mass.id}",
-                                          reset_camera=False)
+            actor = self._add(sphere, color=MASS_COLOUR, smooth_shading=True, specular=0.3,
+                              name=f"spread_mass_{mass.id}")
             actor.SetVisibility(False)
             self.mass_actors[mass.id] = actor
 
@@ -273,6 +297,8 @@ class SpreadLayer:
             text.SetPosition(x0 + 0.075, y)
             prop = text.GetTextProperty()
             prop.SetColor(0.1, 0.1, 0.1)
+            prop.SetBackgroundColor(1.0, 1.0, 1.0)
+            prop.SetBackgroundOpacity(0.75)
             prop.SetFontSize(max(11, int(self.plotter.window_size[1] * 0.028)))
             self.plotter.renderer.AddViewProp(line_actor)
             self.plotter.renderer.AddViewProp(text)
@@ -286,6 +312,8 @@ class SpreadLayer:
         prop = text.GetTextProperty()
         prop.SetColor(0.1, 0.1, 0.1)
         prop.SetBold(True)
+        prop.SetBackgroundColor(1.0, 1.0, 1.0)
+        prop.SetBackgroundOpacity(0.75)
         prop.SetFontSize(max(12, int(self.plotter.window_size[1] * 0.035)))
         self.plotter.renderer.AddViewProp(text)
         return text
