@@ -252,48 +252,43 @@ AC_DIR = np.array([0.75, -0.35, -0.55]) / np.linalg.norm([0.75, -0.35, -0.55])
 def hip_left_sdf(p: np.ndarray) -> np.ndarray:
     H = A.HIP
     o, rot = _ilium_frame()
+    # the wing is bent into a shallow bowl (the iliac fossa) by warping space around its plane
+    q = (p - o) @ rot
+    pw = p - rot[:, 2][None, :] * (0.12 * (q[:, 0] ** 2 + q[:, 1] ** 2) / 100.0)[:, None]
     outline = (ILIUM_OUTLINE - o) @ rot[:, :2]
-    blade = S.plate(p, o, rot, outline, 6.0, bend=0.22, r=2.5)
-    crest = S.chain(
-        p,
-        np.vstack(
-            [
-                H["asis"],
-                (125.0, -35.0, 30.0),
-                (121.0, -8.0, 52.0),
-                H["crest_top"],
-                (76.0, 40.0, 57.0),
-                (60.0, 58.0, 43.0),
-                (50.0, 72.0, 25.0),
-                H["psis"],
-            ]
-        ),
-        [4.0, 6.0, 5.5, 5.0, 5.0, 5.5, 7.0, 7.0],
-        3.0,
+    blade = S.plate(pw, o, rot, outline, 5.0, r=2.0)
+
+    def flat(pts, offset: float = 0.0):  # onto the (unbent) mid-plane, where the blade is
+        pts = np.asarray(pts, dtype=np.float64)
+        return pts - rot[:, 2][None, :] * (((pts - o) @ rot[:, 2]) - offset)[:, None]
+
+    crest_pts = np.vstack(
+        [
+            H["asis"],
+            (125.0, -35.0, 30.0),
+            (121.0, -8.0, 52.0),
+            H["crest_top"],
+            (76.0, 40.0, 57.0),
+            (60.0, 58.0, 43.0),
+            (50.0, 72.0, 25.0),
+            H["psis"],
+        ]
     )
+    crest = S.chain(pw, A.catmull_rom(flat(crest_pts), 4.0), 4.2)
     post = S.chain(
-        p,
-        np.vstack([H["psis"], (46.0, 70.0, -10.0), H["piis"], (58.0, 42.0, -44.0)]),
-        [8.0, 9.0, 7.0, 6.0],
-        3.0,
+        pw,
+        A.catmull_rom(flat([H["psis"], (46.0, 70.0, -10.0), H["piis"], (58.0, 42.0, -44.0)]), 4.0),
+        7.5,
     )
-    ant = S.chain(
-        p,
-        np.vstack([H["asis"], (105.0, -42.0, -28.0), (101.0, -32.0, -48.0)]),
-        [4.5, 3.5, 5.5],
-        3.0,
-    )
-    arcuate = S.chain(
-        p,
-        np.vstack(
-            [(50.0, 46.0, -12.0), (62.0, 22.0, -40.0), (66.0, -4.0, -62.0), (62.0, -28.0, -82.0)]
-        ),
-        [7.0, 5.0, 5.0, 6.0],
-        3.0,
-    )
-    body = S.capsule(p, (68.0, 30.0, -52.0), H["acetabulum"], 13.0, 16.0)
+    ant = S.chain(pw, flat([H["asis"], (105.0, -42.0, -28.0), (101.0, -32.0, -48.0)]), 3.8)
+    # pelvic brim (arcuate line) on the inner face of the wing, running on along the pubis
+    brim = flat([(48.0, 50.0, -14.0), (60.0, 24.0, -42.0), (66.0, -2.0, -64.0)], 2.5)
+    brim = np.vstack([brim, (60.0, -26.0, -84.0)])
+    arcuate = S.chain(pw, A.catmull_rom(brim, 4.0), 4.0)
+    body = S.capsule(p, (68.0, 30.0, -52.0), H["acetabulum"], 12.0, 15.0)
     ac = np.asarray(H["acetabulum"])
-    acet = S.sphere(p, ac, 30.0)
+    # the acetabulum's medial wall (quadrilateral plate) is flat, not a ball
+    acet = S.smax(S.sphere(p, ac - AC_DIR * 7.0, 27.0), -((p - ac) @ AC_DIR) - 15.0, 4.0)
     # ischium, spine, tuberosity
     isch = S.chain(
         p,
@@ -308,7 +303,7 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
         3.0,
     )
     spine = S.capsule(p, (58.0, 39.0, -78.0), H["ischial_spine"], 7.0, 2.5)
-    tub = S.ellipsoid(p, H["ischial_tuberosity"], (10.0, 11.0, 17.0))
+    tub = S.ellipsoid(p, H["ischial_tuberosity"], (12.0, 12.0, 19.0))
     # pubis and rami around the obturator foramen
     sup_ramus = S.chain(
         p,
@@ -320,11 +315,11 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
                 (16.0, -45.0, -100.0),
             ]
         ),
-        [11.0, 8.5, 7.5, 7.5],
+        [11.0, 9.5, 9.0, 8.5],
         4.0,
     )
     pub_body = S.box(
-        p, (12.5, -45.0, -108.0), (8.0, 8.0, 17.0), S.frame([1.0, 0.0, 0.0], [0.0, 0.25, 1.0]), 4.0
+        p, (12.5, -45.0, -108.0), (8.0, 8.5, 18.0), S.frame([1.0, 0.0, 0.0], [0.0, 0.25, 1.0]), 6.5
     )
     tubercle = S.sphere(p, H["pubic_tubercle"], 5.0)
     inf_ramus = S.chain(
@@ -337,14 +332,14 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
                 (55.0, 42.0, -138.0),
             ]
         ),
-        [7.0, 6.0, 6.5, 8.0],
+        [9.0, 8.0, 8.5, 10.0],
         4.0,
     )
+    blade = S.smin(blade, post, 9.0)
     d = S.union(
         [
             blade,
             crest,
-            post,
             ant,
             arcuate,
             body,
@@ -361,8 +356,8 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
         4.0,
     )
     # acetabular cup opening laterally, anteriorly and down, with its notch
-    cup = S.sphere(p, ac + AC_DIR * 6.0, 25.0)
-    d = S.subtract(d, cup, 2.0)
+    cup = S.sphere(p, ac + AC_DIR * 3.0, 24.0)
+    d = S.subtract(d, cup, 1.5)
     notch = S.capsule(p, ac + np.array([0.0, 0.0, -10.0]), ac + np.array([4.0, -4.0, -34.0]), 7.0)
     d = S.subtract(d, notch, 2.0)
     # obturator foramen, kept open
