@@ -260,14 +260,26 @@ def test_validate_subprocess_has_no_traceback(tmp_path):
     assert f"{path}:" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_mesh_roundtrip_through_meshio(tmp_path):
+def read_back(path: Path):
+    """meshio for what it reads; VTK XML PolyData through pyvista (meshio has no VTP reader)."""
     import meshio
 
+    if path.suffix == ".vtp":
+        import pyvista as pv
+
+        poly = pv.read(path)
+        cells = poly.faces.reshape(-1, 4)[:, 1:] if poly.n_faces_strict else (
+            poly.lines.reshape(-1, 3)[:, 1:])
+        return meshio.Mesh(np.asarray(poly.points), [("triangle", cells)])
+    return meshio.read(path)
+
+
+def test_mesh_roundtrip_through_meshio(tmp_path):
     scene_path = write_scene(tmp_path, VALID)
     for suffix in (".vtp", ".stl", ".ply", ".obj"):
         out = tmp_path / f"nerve{suffix}"
         assert main(["mesh", str(scene_path), "nerve_l", "-o", str(out)]) == 0
-        back = meshio.read(out)
+        back = read_back(out)
         expected = load_scene(scene_path).mesh("nerve_l").n_points
         if suffix == ".stl":  # STL stores unshared triangle corners; compare faces instead
             assert sum(len(c.data) for c in back.cells) == load_scene(
@@ -276,5 +288,12 @@ def test_mesh_roundtrip_through_meshio(tmp_path):
             assert len(back.points) == expected
     out = tmp_path / "line.vtp"
     assert main(["mesh", str(scene_path), "nerve_l", "--centreline", "-o", str(out)]) == 0
-    back = meshio.read(out)
+    back = read_back(out)
     np.testing.assert_allclose(back.points, [[0, 0, 0], [0, 0, 10], [5, 0, 20]])
+
+
+def test_vtp_mesh_file_in_a_scene(tmp_path):
+    first = write_scene(tmp_path, VALID)
+    assert main(["mesh", str(first), "nerve_l", "-o", str(tmp_path / "meshes" / "n.vtp")]) == 0
+    path = write_scene(tmp_path, VALID.replace("meshes/plate.stl", "meshes/n.vtp"), "b.yaml")
+    assert load_scene(path).mesh("plate").n_cells == load_scene(first).mesh("nerve_l").n_cells

@@ -44,7 +44,7 @@ def _read_cached(path: str, _mtime: int, _size: int, mesh_name: str | None) -> T
     elif suffix in MESHIO_SUFFIXES:
         if mesh_name is not None:
             raise MeshFileError(f"'mesh: {mesh_name}' is only for glTF files with named meshes")
-        mesh = _read_meshio(p)
+        mesh = _read_vtp(p) if suffix == ".vtp" else _read_meshio(p)
     else:
         raise MeshFileError(
             f"unsupported mesh format '{suffix or p.name}' "
@@ -93,6 +93,37 @@ def _read_meshio(path: Path) -> TriMesh:
         return _surface_of_volume(path)
     faces = np.concatenate(tris).astype(np.int64) if tris else np.zeros((0, 3), np.int64)
     return TriMesh(points[:, :3].copy(), faces)
+
+
+def _read_vtp(path: Path) -> TriMesh:
+    """VTK XML PolyData (meshio reads VTU and legacy VTK, not VTP)."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    if path.stat().st_size == 0:
+        raise MeshFileError("is empty (0 bytes)")
+    reader = vtk.vtkXMLPolyDataReader()
+    reader.SetFileName(str(path))
+    out = vtk.vtkStringOutputWindow()
+    previous = vtk.vtkOutputWindow.GetInstance()
+    vtk.vtkOutputWindow.SetInstance(out)
+    try:
+        reader.Update()
+    finally:
+        vtk.vtkOutputWindow.SetInstance(previous)
+    if "ERROR" in out.GetOutput():
+        raise MeshFileError("cannot be read as VTP: " + _first_vtk_error(out.GetOutput()))
+    tri = vtk.vtkTriangleFilter()
+    tri.SetInputData(reader.GetOutput())
+    tri.PassLinesOff()
+    tri.PassVertsOff()
+    tri.Update()
+    poly = tri.GetOutput()
+    if poly.GetNumberOfPoints() == 0 or poly.GetNumberOfPolys() == 0:
+        return TriMesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64))
+    pts = vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64)
+    conn = vtk_to_numpy(poly.GetPolys().GetConnectivityArray()).astype(np.int64)
+    return TriMesh(pts, conn.reshape(-1, 3))
 
 
 def _surface_of_volume(path: Path) -> TriMesh:
@@ -220,23 +251,44 @@ def decimate(mesh: TriMesh, keep: float) -> TriMesh:
 
 
 def write_mesh(mesh: TriMesh, path: Path) -> None:
-    """Write OBJ/STL/PLY/VTP (scene mm) atomically: a partial file never replaces the target."""
-    import meshio
+    """Write VTP/STL/PLY/OBJ (scene mm) atomically: a partial file never replaces the target.
 
+    VTP goes through VTK (meshio has no VTP writer); the others through meshio.
+    """
     suffix = path.suffix.lower()
     if suffix not in (".vtp", ".stl", ".ply", ".obj", ".vtk", ".vtu"):
         raise MeshFileError(
             f"unsupported output format '{suffix}' (expected .vtp, .stl, .ply or .obj)")
-    cells = [("triangle", mesh.faces)] if mesh.n_cells else []
-    if mesh.faces.ndim == 2 and mesh.faces.shape[1] == 2:
-        cells = [("line", mesh.faces)]
-    point_data = {k: np.asarray(v) for k, v in mesh.point_data.items()} if suffix in (
-        ".vtp", ".vtk", ".vtu") else {}
-    tmp = path.with_name(f".{path.name}.part{os.getpid()}{suffix}")
+    lines = mesh.faces.ndim == 2 and mesh.faces.shape[1] == 2
+    if lines and suffix == ".stl":
+        raise MeshFileError("STL holds triangles only; write a polyline as .vtp, .obj or .ply")
+    tmp = path.with_name(f".{path.stem}.part{os.getpid()}{suffix}")
     try:
-        meshio.write(tmp, meshio.Mesh(mesh.points, cells, point_data=point_data),
-                     **({"binary": True} if suffix in (".stl", ".ply", ".vtp") else {}))
+        if suffix == ".vtp":
+            _write_vtp(mesh, tmp, lines)
+        else:
+            import meshio
+
+            cells = [("line" if lines else "triangle", mesh.faces)]
+            point_data = ({k: np.asarray(v) for k, v in mesh.point_data.items()}
+                          if suffix in (".vtk", ".vtu") else {})
+            fmt = suffix[1:]
+            with contextlib.redirect_stdout(io.StringIO()):
+                meshio.write(tmp, meshio.Mesh(mesh.points, cells, point_data=point_data),
+                             file_format=fmt, **({"binary": True} if fmt in ("stl", "ply")
+                                                 else {}))
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _write_vtp(mesh: TriMesh, path: Path, lines: bool) -> None:
+    import pyvista as pv
+
+    cells = np.column_stack([np.full(len(mesh.faces), mesh.faces.shape[1]), mesh.faces]).ravel()
+    poly = (pv.PolyData(mesh.points, lines=cells) if lines
+            else pv.PolyData(mesh.points, faces=cells))
+    for key, values in mesh.point_data.items():
+        poly.point_data[key] = np.asarray(values)
+    poly.save(path, binary=True)
