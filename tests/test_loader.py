@@ -268,7 +268,7 @@ def read_back(path: Path):
         import pyvista as pv
 
         poly = pv.read(path)
-        cells = poly.faces.reshape(-1, 4)[:, 1:] if poly.n_faces_strict else (
+        cells = poly.faces.reshape(-1, 4)[:, 1:] if poly.n_cells and poly.faces.size else (
             poly.lines.reshape(-1, 3)[:, 1:])
         return meshio.Mesh(np.asarray(poly.points), [("triangle", cells)])
     return meshio.read(path)
