@@ -1,0 +1,1 @@
+"""The browser viewer: trame app, its panels, and the JavaScript that animates locally."""

@@ -1,0 +1,215 @@
+"""The viewer app: one engine, the panels' logic, the page; wired together here.
+
+Rendering modes: in **local** mode the browser renders with vtk.js. The scene is sent once
+(arrays by content hash); per frame of the spread only a few numbers are sent (``sp_*`` keys)
+and ``static/viewer.js`` applies them to the browser's own lookup tables and matrices. In
+**remote** mode the server applies the same numbers to the same VTK objects and streams
+images. Both draw the spread from ``SpreadLayer.uniforms``, so they show the same picture.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from app.model.loader import SCENES_DIR
+from app.web.camera_logic import CameraLogic
+from app.web.engine import ViewerEngine
+from app.web.export_logic import ExportLogic
+from app.web.keys import App as K
+from app.web.keys import Spread, View
+from app.web.share_logic import ShareLogic
+from app.web.structure_logic import StructureLogic
+from app.web.timeline_logic import TimelineLogic
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_MESSAGES = 5
+
+
+def scenarios(current: Path) -> list[dict[str, str]]:
+    """The scenes with a spread to switch between (the current scene always among them)."""
+    out = []
+    for path in sorted(SCENES_DIR.glob("*.yaml")):
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if "\nscenario:" not in text:
+            continue
+        out.append({"value": path.stem, "title": _title_of(text, path.stem), "path": str(path)})
+    if not any(Path(s["path"]).resolve() == current for s in out):
+        out.insert(0, {"value": current.stem, "title": current.stem, "path": str(current)})
+    # the case first, then the alternatives
+    out.sort(key=lambda s: (s["value"] != "bilateral_plexopathy", s["title"]))
+    return out
+
+
+def _title_of(text: str, default: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("name:"):
+            return line.split(":", 1)[1].strip().strip("'\"") or default
+    return default
+
+
+class ViewerApp:
+    """Everything one server process shows. Its state is shared by every connected browser."""
+
+    def __init__(self, server: Any, scene_path: Path | str, export_dir: Path | str | None = None):
+        self.server = server
+        self.state = server.state
+        self.ctrl = server.controller
+        self.engine = ViewerEngine(scene_path)
+        self.view: Any = None  # the trame-vtk view widget, once the page is built
+        self._message_seq = 0
+        self._scenarios = scenarios(self.engine.path)
+        self.state.update({
+            K.SCENARIOS: [{"value": s["value"], "title": s["title"]} for s in self._scenarios],
+            K.MESSAGES: [],
+            K.PRESENTING: False,
+            K.PANEL: True,
+            K.READY: False,
+            View.MODE: "local",
+        })
+        self.structure = StructureLogic(self)
+        self.timeline = TimelineLogic(self)
+        self.camera = CameraLogic(self)
+        self.share = ShareLogic(self)
+        self.export = ExportLogic(self, export_dir or Path.cwd() / "exports")
+        self.state.change(K.SCENARIO)(self._on_scenario)
+        self.state.change(View.MODE)(self._on_mode)
+        self.ctrl.trigger("app_dismiss")(self.dismiss)
+        self.ctrl.trigger("app_screenshot")(self.screenshot)
+        self.ctrl.trigger("app_scene_loaded")(self.scene_loaded)
+        self.ctrl.on_server_ready.add(self._on_ready)
+        self._reset_for_scene()
+        self.state[K.SCENARIO] = self.engine.path.stem
+
+        from app.web.ui import build_ui
+
+        build_ui(self)
+
+    # -- mode --------------------------------------------------------------------------------
+    @property
+    def remote(self) -> bool:
+        return self.state[View.MODE] == "remote"
+
+    def _on_mode(self, **_: Any) -> None:
+        self.push_scene()
+
+    # -- pushing to browsers -----------------------------------------------------------------
+    def push_scene(self) -> None:
+        """Send the whole scene (a browser in local mode gets only what changed)."""
+        if self.view is None or not self.server.protocol:
+            return
+        with self.engine.serialisable():
+            self.view.update_geometry()
+        self.show_spread(self.engine.state_at(self.engine.time))
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Remote mode: render and stream a new image (local browsers render by themselves)."""
+        if self.view is not None and self.remote and self.server.protocol:
+            self.view.update_image()
+
+    def show_spread(self, state: Any) -> None:
+        """A moment of the spread to every browser: a few numbers, or an image when remote."""
+        for key, value in self.engine.client_uniforms(state).items():
+            self.state[Spread.PREFIX + key] = value  # unchanged values are not sent
+        self.redraw()
+
+    def apply_looks(self) -> None:
+        self.engine.apply_looks(self.structure.current_looks())
+        if self.remote:
+            self.redraw()
+        else:
+            self.push_scene()
+
+    def scene_loaded(self) -> None:
+        """A browser has the 3D scene (sent by ``view.js`` after vtk.js synchronised)."""
+        self.state[K.READY] = True
+
+    def _on_ready(self, **_: Any) -> None:
+        self.push_scene()
+
+    # -- scenario ----------------------------------------------------------------------------
+    def _reset_for_scene(self, keep_date: str | None = None) -> None:
+        scene = self.engine.scene
+        self.state.update({
+            K.SCENE_TITLE: scene.name,
+            K.CREDIT: scene.credit,
+            K.HAS_SPREAD: scene.spread is not None,
+            Spread.IDS: self.engine.client_ids(),
+        })
+        self.structure.reset_for_scene()
+        self.camera.reset_for_scene()
+        self.timeline.reset_for_scene(keep_date)
+
+    def switch_scenario(self, name: str) -> bool:
+        """Show scenario ``name`` (a scene in ``scenes/``); False if there is none such."""
+        if name == self.engine.path.stem:
+            return True
+        entry = next((s for s in self._scenarios if s["value"] == name), None)
+        if entry is None:
+            return False
+        self.state[K.SCENARIO] = name
+        self._on_scenario()
+        return True
+
+    def _on_scenario(self, **_: Any) -> None:
+        name = self.state[K.SCENARIO]
+        if name == self.engine.path.stem:
+            return
+        entry = next((s for s in self._scenarios if s["value"] == name), None)
+        if entry is None:
+            self.message(f"unknown scenario '{name}'", "warning")
+            self.state[K.SCENARIO] = self.engine.path.stem
+            return
+        keep = self.state["tl_date"] or None
+        camera = self.engine.camera()
+        try:
+            self.engine.load(entry["path"])
+        except Exception as exc:  # a broken scene file must not take the page down
+            log.exception("cannot load %s", entry["path"])
+            self.message(f"cannot load scenario '{name}': {exc}", "error")
+            self.state[K.SCENARIO] = self.engine.path.stem
+            return
+        self.engine.set_camera(camera)
+        self._reset_for_scene(keep_date=keep)
+        self.push_scene()
+
+    # -- messages ----------------------------------------------------------------------------
+    def message(self, text: str, kind: str = "info") -> None:
+        """A message on the page of every browser (the newest few are kept)."""
+        self._message_seq += 1
+        msgs = list(self.state[K.MESSAGES] or [])[-(MAX_MESSAGES - 1):]
+        msgs.append({"id": self._message_seq, "text": str(text), "kind": kind})
+        self.state[K.MESSAGES] = msgs
+
+    def dismiss(self, message_id: Any = None) -> None:
+        self.state[K.MESSAGES] = [m for m in self.state[K.MESSAGES] or []
+                                  if message_id is not None and m["id"] != message_id]
+
+    # -- screenshot --------------------------------------------------------------------------
+    def screenshot(self, width: Any = 1600, height: Any = 900) -> str:
+        """A PNG of the view as it is now (captions and legend burned in), base64."""
+        import base64
+        import io
+
+        from PIL import Image
+
+        from app.export.captions import CaptionOverlay
+
+        try:
+            w = max(320, min(3840, int(width)))
+            h = max(240, min(2160, int(height)))
+        except (TypeError, ValueError):
+            w, h = 1600, 900
+        img = self.engine.screenshot((w, h))
+        state = self.engine.state_at(self.engine.time)
+        if state is not None:
+            CaptionOverlay((w, h), self.engine.scene.credit).draw(img, state)
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode("ascii")

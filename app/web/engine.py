@@ -1,0 +1,265 @@
+"""The viewer's 3D engine: one offscreen plotter holding a scene and its spread layer.
+
+No trame or UI imports: the web app drives it, tests drive it directly. What it offers:
+
+- ``load(path)``: build the scene's actors (and spread layer) once per scenario;
+- ``set_time(t)``: the spread state at ``t`` applied to the VTK objects (uniforms only);
+- ``apply_looks(looks)``: per-node visibility, opacity and colour;
+- ``client_ids()`` / ``client_uniforms(state)``: what a browser needs to animate the spread on
+  its own (the VTK object ids it has, and per frame a few numbers);
+- cameras, and an offscreen screenshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.model.loader import load_scene
+from app.model.scene import CameraPreset, Scene
+from app.render.scene_view import SceneView, apply_camera, camera_for, make_plotter
+
+FAINT = 0.08  # opacity of the context around an isolated structure
+ROUND = 3  # decimals of the numbers sent per frame
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one drawable node shows: the result of the structure panel's settings."""
+
+    visible: bool
+    opacity: float
+    color: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Camera:
+    position: tuple[float, float, float]
+    focal_point: tuple[float, float, float]
+    view_up: tuple[float, float, float]
+    view_angle: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"position": list(self.position), "focalPoint": list(self.focal_point),
+                "viewUp": list(self.view_up), "viewAngle": self.view_angle}
+
+    @classmethod
+    def of_preset(cls, p: CameraPreset) -> Camera:
+        return cls(tuple(p.position), tuple(p.focal_point), tuple(p.view_up), p.view_angle)
+
+
+def hex_color(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{int(round(max(0.0, min(1.0, c)) * 255)):02x}" for c in rgb)
+
+
+def parse_hex(text: str) -> tuple[float, float, float]:
+    """``#rrggbb`` -> (r, g, b) in 0..1; ValueError otherwise."""
+    s = str(text).strip()
+    if len(s) in (7, 9) and s[0] == "#":
+        r, g, b = (int(s[i:i + 2], 16) for i in (1, 3, 5))
+        return (r / 255.0, g / 255.0, b / 255.0)
+    raise ValueError(f"expected a colour #rrggbb, got {text!r}")
+
+
+class ViewerEngine:
+    """A scene in an offscreen plotter, ready to be shown by a local or a remote view."""
+
+    def __init__(self, scene_path: Path | str, size: tuple[int, int] = (1280, 800)):
+        self.plotter = make_plotter(size, off_screen=True)
+        self.scene: Scene
+        self.view: SceneView
+        self.layer: Any = None
+        self.time = 0.0
+        self._scenes: dict[Path, Scene] = {}
+        self.load(scene_path)
+
+    # -- scene -----------------------------------------------------------------------------
+    def load(self, scene_path: Path | str) -> Scene:
+        """Show another scene (a scenario switch); the plotter and its window stay."""
+        path = Path(scene_path).resolve()
+        scene = self._scenes.get(path)
+        if scene is None:
+            scene = load_scene(path)  # SceneError before anything is torn down
+            self._scenes[path] = scene
+        self._clear()
+        self.scene = scene
+        self.view = SceneView(scene, self.plotter)
+        self.layer = None
+        if scene.spread is not None:
+            from app.render.spread_layer import SpreadLayer
+
+            # The page shows the date, caption and legend itself (HTML), so that the local
+            # (vtk.js) and remote (VTK) views draw exactly the same 3D scene.
+            self.layer = SpreadLayer(self.view, scene.spread, legend=False, label=False)
+        self.set_camera(Camera.of_preset(camera_for(scene, "anterior")))
+        self.time = self.spread.duration if self.spread is not None else 0.0
+        self.set_time(self.time)
+        return scene
+
+    def _clear(self) -> None:
+        if self.layer is not None and self.layer.overlay is not None:
+            self.layer.overlay.RemoveAllViewProps()
+            self.plotter.render_window.RemoveRenderer(self.layer.overlay)
+        self.plotter.clear_actors()
+        self.plotter.renderer.RemoveAllViewProps()
+
+    @property
+    def spread(self) -> Any:
+        return self.scene.spread
+
+    @property
+    def path(self) -> Path:
+        return Path(self.scene.path).resolve()
+
+    @property
+    def render_window(self) -> Any:
+        return self.plotter.render_window
+
+    # -- time ------------------------------------------------------------------------------
+    def state_at(self, t: float) -> Any:
+        return None if self.spread is None else self.spread.state_at(t)
+
+    def set_time(self, t: float) -> Any:
+        """Apply moment ``t`` to the VTK objects (cheap: ranges and matrices); its state."""
+        if self.spread is None:
+            return None
+        state = self.spread.state_at(t)
+        self.time = state.time
+        self.layer.apply(state)
+        return state
+
+    # -- what a browser needs to animate on its own -------------------------------------------
+    def client_ids(self) -> dict[str, Any]:
+        """The ids (as the browser's vtk.js scene knows them) of what changes per frame."""
+        from trame_vtk.modules.vtk.serializers.utils import reference_id
+
+        if self.layer is None:
+            return {"nerve_luts": [], "arrow_luts": [], "heads": [], "masses": []}
+        return {
+            "nerve_luts": [reference_id(lut) for lut in self.layer.nerve_luts.values()],
+            "arrow_luts": [reference_id(lut) for lut in self.layer.arrow_luts.values()],
+            "heads": [reference_id(h.actor) for h in self.layer.heads.values()],
+            "masses": [reference_id(a) for a in self.layer.mass_actors.values()],
+        }
+
+    def client_uniforms(self, state: Any) -> dict[str, Any]:
+        """Per frame, compactly: ``r`` = [nerve lo, hi, arrow lo, hi]; ``h<i>`` and ``m<i>``
+        = [visible, 12 numbers of the row-major 3x4 matrix] for head/mass ``i``."""
+        if self.layer is None or state is None:
+            return {}
+        u = self.layer.uniforms(state)
+        out: dict[str, Any] = {"r": [round(v, ROUND) for v in u["nerve_range"] + u["arrow_range"]]}
+        for i, rid in enumerate(self.layer.heads):
+            out[f"h{i}"] = _compact(u["heads"][rid])
+        for i, mid in enumerate(self.layer.mass_actors):
+            out[f"m{i}"] = _compact(u["masses"][mid])
+        return out
+
+    @contextlib.contextmanager
+    def serialisable(self) -> Iterator[None]:
+        """While pushing the scene to a browser: animated actors shown, so that they are sent
+        (trame-vtk leaves out actors that are hidden); the browser then hides them itself."""
+        if self.layer is None:
+            yield
+            return
+        hidden = [a for a in self.layer.animated_actors() if not a.GetVisibility()]
+        for a in hidden:
+            a.SetVisibility(True)
+        try:
+            yield
+        finally:
+            for a in hidden:
+                a.SetVisibility(False)
+
+    # -- structures ------------------------------------------------------------------------
+    def default_look(self, node_id: str) -> Look:
+        n = self.scene.nodes[node_id]
+        return Look(self.view.effective_visible(node_id), n.opacity, tuple(n.color))
+
+    def looks(self, hidden: set[str], isolated: str | None = None,
+              opacity: dict[str, float] | None = None,
+              color: dict[str, str] | None = None) -> dict[str, Look]:
+        """Each drawable node's look from the panel's settings.
+
+        ``hidden``: nodes switched off (a hidden group hides its subtree). ``opacity`` and
+        ``color`` apply to a node and its subtree (the nearest setting wins). ``isolated``: that
+        node's subtree shows fully, everything else faintly.
+        """
+        opacity = opacity or {}
+        color = color or {}
+        focus = ({n.id for n in self.scene.descendants(isolated)}
+                 if isolated in self.scene.nodes else None)
+        out = {}
+        for node_id in self.view.actors:
+            node = self.scene.nodes[node_id]
+            chain = [node_id] + self.scene.ancestors(node_id)
+            visible = not any(nid in hidden for nid in chain)
+            op = next((float(opacity[nid]) for nid in chain if nid in opacity), node.opacity)
+            rgb = node.color
+            for nid in chain:
+                if nid in color:
+                    with contextlib.suppress(ValueError):
+                        rgb = parse_hex(color[nid])
+                    break
+            if focus is not None:
+                if node_id in focus:
+                    visible = True
+                else:
+                    op = min(op, FAINT)
+            out[node_id] = Look(visible, max(0.0, min(1.0, op)), tuple(rgb))
+        return out
+
+    def apply_looks(self, looks: dict[str, Look]) -> None:
+        for node_id, look in looks.items():
+            self.view.set_visibility(node_id, look.visible)
+            self.view.set_opacity(node_id, look.opacity)
+            self.view.set_color(node_id, look.color)
+
+    # -- camera ----------------------------------------------------------------------------
+    def preset(self, name: str) -> Camera:
+        return Camera.of_preset(camera_for(self.scene, name))
+
+    def camera(self) -> Camera:
+        c = self.plotter.camera
+        return Camera(tuple(map(float, c.position)), tuple(map(float, c.focal_point)),
+                      tuple(map(float, c.up)), float(c.view_angle))
+
+    def set_camera(self, cam: Camera) -> None:
+        apply_camera(self.plotter, CameraPreset("current", cam.position, cam.focal_point,
+                                                cam.view_up, cam.view_angle))
+
+    def project(self, points: dict[str, np.ndarray]) -> dict[str, tuple[float, float] | None]:
+        """Normalised window positions (0..1 from the top left) of world points; None behind."""
+        ren = self.plotter.renderer
+        out: dict[str, tuple[float, float] | None] = {}
+        for key, p in points.items():
+            ren.SetWorldPoint(float(p[0]), float(p[1]), float(p[2]), 1.0)
+            ren.WorldToView()
+            x, y, z = ren.GetViewPoint()
+            out[key] = None if not -1 <= z <= 1 else ((x + 1) / 2, 1 - (y + 1) / 2)
+        return out
+
+    # -- pictures --------------------------------------------------------------------------
+    def screenshot(self, size: tuple[int, int]) -> np.ndarray:
+        """An (H, W, 3) picture of what the view shows now, at ``size``."""
+        old = tuple(self.plotter.window_size)
+        try:
+            self.plotter.window_size = list(size)
+            self.plotter.render()
+            img = np.asarray(self.plotter.screenshot(return_img=True))[:, :, :3].copy()
+        finally:
+            self.plotter.window_size = list(old)
+        return img
+
+    def close(self) -> None:
+        self.plotter.close()
+
+
+def _compact(entry: dict[str, Any]) -> list[float]:
+    m = entry["matrix"]
+    return [1 if entry["visible"] else 0] + [round(float(v), ROUND) for v in m[:12]]

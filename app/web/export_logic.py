@@ -1,0 +1,153 @@
+"""Export dialog: clips rendered by ``app.export.jobs`` in their own processes.
+
+The page stays responsive (nothing renders in the server's process); files land only in the
+export folder, under names ``ExportJobs`` makes safe; the download route serves only the files
+of finished jobs, by plain name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.errors import UserError
+from app.web.keys import Export as K
+from app.web.keys import Timeline, View
+
+if TYPE_CHECKING:
+    from app.web.app import ViewerApp
+
+ROUTE = "/exports"
+POLL_S = 0.5
+FORMATS = ("mp4", "webm", "gif")
+SIZES = ("640x360", "1280x720", "1920x1080")
+
+
+def _end_of_stage(start: str) -> str:
+    return start
+
+
+class ExportLogic:
+    def __init__(self, app: ViewerApp, out_dir: Path | str):
+        self.app = app
+        self.out_dir = Path(out_dir).resolve()
+        self._jobs: Any = None
+        self._poll: asyncio.Task | None = None
+        self._files: set[str] = set()  # names of finished clips: the only ones served
+        s = app.state
+        s.setdefault(K.DIALOG, False)
+        s.setdefault(K.SIZE, "1280x720")
+        s.setdefault(K.FPS, 30)
+        s.setdefault(K.RANGE, "whole")
+        s.setdefault(K.FROM, "")
+        s.setdefault(K.TO, "")
+        s.setdefault(K.FORMAT, "mp4")
+        s.setdefault(K.JOB, None)
+        app.ctrl.trigger("ex_start")(self.start)
+        app.ctrl.trigger("ex_cancel")(self.cancel)
+        app.ctrl.on_server_bind.add(self._bind)
+
+    @property
+    def jobs(self) -> Any:
+        if self._jobs is None:
+            from app.export.jobs import ExportJobs
+
+            self._jobs = ExportJobs(self.out_dir)
+        return self._jobs
+
+    # -- options -----------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        """The dialog's choices as ``ExportJobs`` options (UserError when they make no sense)."""
+        s = self.app.state
+        opts: dict[str, Any] = {"size": s[K.SIZE], "fps": s[K.FPS], "format": s[K.FORMAT],
+                                "captions": True, "camera": s[View.CAMERA] or "anterior"}
+        spread = self.app.engine.spread
+        if spread is None:
+            raise UserError("this scenario has no timeline to export")
+        rng = s[K.RANGE]
+        if rng == "stage":
+            stages = s[Timeline.STAGES] or []
+            i = s[Timeline.STAGE]
+            if i is None or i < 0 or i >= len(stages):
+                raise UserError("no current stage: move the timeline into one first")
+            opts["start"] = f"{stages[i]['time']:.4f}"
+            end = stages[i + 1]["time"] if i + 1 < len(stages) else spread.duration
+            opts["end"] = f"{end:.4f}"
+        elif rng == "dates":
+            a, b = str(s[K.FROM] or "").strip(), str(s[K.TO] or "").strip()
+            ta, tb = spread.time_of_date(a), spread.time_of_date(b)  # SpreadTimeError: shown
+            if tb <= ta:
+                raise UserError(f"'to' ({b}) must come after 'from' ({a})")
+            opts["start"], opts["end"] = a, b
+        scenario = self.app.state["app_scenario"]
+        label = (f"{opts.get('start', 'start')}-{opts.get('end', 'end')}"
+                 if rng != "whole" else "whole")
+        opts["name"] = f"{scenario}-{label}"
+        return opts
+
+    # -- jobs --------------------------------------------------------------------------------
+    def start(self) -> None:
+        try:
+            opts = self.options()
+            job_id = self.jobs.start(self.app.engine.path, opts)
+        except UserError as exc:
+            self.app.state[K.JOB] = {"state": "error", "error": str(exc), "progress": 0}
+            return
+        self._show(job_id)
+        if self._poll is None or self._poll.done():
+            self._poll = asyncio.ensure_future(self._follow(job_id))
+
+    def cancel(self) -> None:
+        job = self.app.state[K.JOB] or {}
+        if job.get("id") and self._jobs is not None:
+            try:
+                self._jobs.cancel(job["id"])
+            except KeyError:
+                pass
+            self._show(job["id"])
+
+    def _show(self, job_id: str) -> dict[str, Any]:
+        st = self.jobs.status(job_id)
+        if st.get("done"):
+            self._files.add(st["filename"])
+            st["url"] = f"{ROUTE}/{st['filename']}"
+        self.app.state[K.JOB] = st
+        return st
+
+    async def _follow(self, job_id: str) -> None:
+        while True:
+            await asyncio.sleep(POLL_S)
+            with self.app.state:
+                st = self._show(job_id)
+            if st["state"] in ("done", "error", "cancelled"):
+                return
+
+    # -- download route ---------------------------------------------------------------------
+    def file_for(self, name: str) -> Path | None:
+        """The finished clip called ``name``, or None (anything else, any path: None)."""
+        if name not in self._files or "/" in name or "\\" in name or name.startswith("."):
+            return None
+        path = (self.out_dir / name).resolve()
+        if path.parent != self.out_dir or not path.is_file():
+            return None
+        return path
+
+    def _bind(self, wslink_server: Any) -> None:
+        from aiohttp import web
+
+        async def download(request: web.Request) -> web.StreamResponse:
+            path = self.file_for(request.match_info["name"])
+            if path is None:
+                raise web.HTTPNotFound(text="no such clip")
+            return web.FileResponse(path, headers={
+                "Content-Disposition": f'attachment; filename="{path.name}"'})
+
+        wslink_server.app.add_routes([web.get(ROUTE + "/{name}", download)])
+
+
+def month_label(date: str) -> str:
+    d = dt.date.fromisoformat(date[:10])
+    return f"{calendar.month_abbr[d.month]} {d.year}"

@@ -1,0 +1,64 @@
+"""Export dialog (thin): size, fps, range, format; progress; a download link when done."""
+
+from __future__ import annotations
+
+from trame.widgets import html
+from trame.widgets import vuetify3 as v3
+
+from app.web.export_logic import FORMATS, SIZES
+from app.web.keys import Export as K
+
+RANGES = [{"title": "Whole animation", "value": "whole"},
+          {"title": "Current stage", "value": "stage"},
+          {"title": "From / to dates", "value": "dates"}]
+
+
+def build() -> None:
+    job = K.JOB
+    with v3.VDialog(v_model=(K.DIALOG,), max_width=560, id="export-dialog"):
+        with v3.VCard(title="Export a clip"):
+            with v3.VCardText():
+                with v3.VRow(dense=True):
+                    with v3.VCol(cols=6):
+                        v3.VSelect(v_model=(K.SIZE,), items=("ex_sizes", list(SIZES)),
+                                   label="Size", density="compact", id="ex-size")
+                    with v3.VCol(cols=3):
+                        v3.VSelect(v_model=(K.FPS,), items=("ex_fpss", [10, 15, 24, 25, 30]),
+                                   label="fps", density="compact", id="ex-fps")
+                    with v3.VCol(cols=3):
+                        v3.VSelect(v_model=(K.FORMAT,), items=("ex_formats", list(FORMATS)),
+                                   label="Format", density="compact", id="ex-format")
+                with v3.VRadioGroup(v_model=(K.RANGE,), inline=True, density="compact",
+                                    hide_details=True, id="ex-range"):
+                    for r in RANGES:
+                        v3.VRadio(label=r["title"], value=r["value"],
+                                  id=f"ex-range-{r['value']}")
+                with v3.VRow(dense=True, v_if=f"{K.RANGE} === 'dates'"):
+                    with v3.VCol(cols=6):
+                        v3.VTextField(v_model=(K.FROM,), label="From (YYYY-MM or YYYY-MM-DD)",
+                                      density="compact", id="ex-from")
+                    with v3.VCol(cols=6):
+                        v3.VTextField(v_model=(K.TO,), label="To", density="compact",
+                                      id="ex-to")
+                with html.Div(v_if=job, classes="mt-2", id="ex-status"):
+                    v3.VProgressLinear(model_value=(f"100 * ({job}.progress || 0)",),
+                                       height=8, rounded=True,
+                                       color=(f"{job}.state === 'error' ? 'error' : 'primary'",),
+                                       v_if=f"{job}.state !== 'error'")
+                    html.Div(f"{{{{ {job}.state === 'running' ? Math.round(100 * {job}.progress)"
+                             f" + '%' + ({job}.eta_s != null ? ', about ' + Math.ceil("
+                             f"{job}.eta_s) + ' s left' : '') : {job}.state }}}}",
+                             classes="text-body-2 mt-1", id="ex-progress")
+                    v3.VAlert(f"{{{{ {job}.error }}}}", v_if=f"{job}.state === 'error'",
+                              type="error", density="compact", id="ex-error")
+                    html.A(f"Download {{{{ {job}.filename }}}}", v_if=f"{job}.url",
+                           href=(f"{job}.url",), download=(f"{job}.filename",),
+                           id="ex-download", classes="text-body-1")
+            with v3.VCardActions():
+                v3.VBtn("Export", color="primary", variant="flat", prepend_icon="mdi-movie",
+                        click="trigger('ex_start')", id="ex-start",
+                        disabled=(f"{job} && ['queued', 'running'].includes({job}.state)",))
+                v3.VBtn("Cancel export", click="trigger('ex_cancel')", id="ex-cancel",
+                        v_if=f"{job} && ['queued', 'running'].includes({job}.state)")
+                v3.VSpacer()
+                v3.VBtn("Close", click=f"{K.DIALOG} = false")

@@ -1,0 +1,88 @@
+"""Every trame state name the page uses, defined once.
+
+The UI binds to these names and the logic reacts to them; nothing else spells a state key as a
+string literal. Names are short because they travel over the websocket with every change.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# The trame-vtk view is created with namespace "view": it owns viewMode, viewScene, viewId.
+VIEW_NAMESPACE: Final = "view"
+
+
+class App:
+    SCENE_TITLE: Final = "app_title"
+    SCENARIO: Final = "app_scenario"  # the scene file's stem: bilateral_plexopathy, ...
+    SCENARIOS: Final = "app_scenarios"  # [{value, title}]
+    CREDIT: Final = "app_credit"
+    HAS_SPREAD: Final = "app_has_spread"
+    MESSAGES: Final = "app_messages"  # [{id, text, kind}] shown on the page
+    PRESENTING: Final = "app_presenting"  # presentation mode: large captions, no panels
+    PANEL: Final = "app_panel"  # the side panel is open
+    READY: Final = "app_ready"  # the 3D scene has reached the browser at least once
+
+
+class View:
+    MODE: Final = f"{VIEW_NAMESPACE}Mode"  # "local" (vtk.js) | "remote" (server images)
+    LABELS: Final = "view_labels"  # labels on key structures shown
+    LABEL_ANCHORS: Final = "view_label_anchors"  # [{id, text, pos: [x, y, z]}]
+    LABEL_POS: Final = "view_label_pos"  # remote mode: {id: [x, y] normalised} or None
+    CAMERA: Final = "view_camera"  # the preset last chosen, "" once the user moved
+    PRESETS: Final = "view_presets"  # [{name, label, key}]
+    CAMERA_GOTO: Final = "view_goto"  # {seq, camera: {position, focalPoint, viewUp, viewAngle}}
+
+
+class Spread:
+    """What the browser needs to animate the spread by itself (see ``engine.client_uniforms``)."""
+
+    IDS: Final = "sp_ids"  # {nerve_luts, arrow_luts, heads, masses}: vtk.js instance ids
+    PREFIX: Final = "sp_"  # + "r", "h<i>", "m<i>": per-frame uniforms, one key each
+
+
+class Timeline:
+    TIME: Final = "tl_time"  # animation seconds (the one value playback changes)
+    START: Final = "tl_start"
+    DURATION: Final = "tl_duration"
+    PLAYING: Final = "tl_playing"
+    SPEED: Final = "tl_speed"  # 0.25 .. 4
+    DATE: Final = "tl_date"  # YYYY-MM-DD at TIME
+    DATE_LABEL: Final = "tl_date_label"  # "March 2012"
+    STAGES: Final = "tl_stages"  # [{id, title, start, time}]
+    STAGE: Final = "tl_stage"  # index of the current stage, -1 before the first
+    CAPTION: Final = "tl_caption"  # {title, caption, psa, source}
+    TICKS: Final = "tl_ticks"  # [{time, label}] year marks under the scrubber
+    PSA: Final = "tl_psa"  # [{time, date, value}] the measured PSA values
+    EVENTS: Final = "tl_events"  # [{id, label, short, date, time, side}] clinical events
+    PSA_SVG: Final = "tl_psa_svg"  # the PSA curve as an SVG (drawn once per scenario)
+    PSA_TOP: Final = "tl_psa_top"  # ng/ml at the top of the chart
+
+
+class Structure:
+    ROWS: Final = "st_rows"  # [{id, name, depth, kind, group, side}] in tree order
+    SEARCH: Final = "st_search"
+    EXPANDED: Final = "st_expanded"  # ids of open groups
+    HIDDEN: Final = "st_hidden"  # ids switched off
+    ISOLATED: Final = "st_isolated"  # id or ""
+    SELECTED: Final = "st_selected"  # id or ""
+    OPACITY: Final = "st_opacity"  # {id: 0..1}
+    COLOR: Final = "st_color"  # {id: "#rrggbb"}
+    SPREAD_NODES: Final = "st_spread_nodes"  # ids coloured by the spread (colour is fixed)
+    DEFAULTS: Final = "st_defaults"  # {id: {opacity, color}} from the scene file
+
+
+class Share:
+    QUERY: Final = "sh_query"  # the current view as a URL query string
+    DIALOG: Final = "sh_dialog"
+
+
+class Export:
+    DIALOG: Final = "ex_dialog"
+    SIZE: Final = "ex_size"
+    FPS: Final = "ex_fps"
+    RANGE: Final = "ex_range"  # "whole" | "stage" | "dates"
+    FROM: Final = "ex_from"
+    TO: Final = "ex_to"
+    FORMAT: Final = "ex_format"
+    JOB: Final = "ex_job"  # {id, state, progress, eta_s, error, filename, url} or None

@@ -1,0 +1,65 @@
+"""``pelvic-spread serve``: the viewer on a local web server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.model.loader import load_scene, resolve_scene_path
+
+
+def free_port(host: str) -> int:
+    """A port nobody listens on now (for ``--port 0``)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
+                name: str = "pelvic-spread") -> tuple[Any, Any]:
+    """A trame server with the viewer on it (not started): ``(server, app)``.
+
+    Raises SceneError for a bad scene before anything is served.
+    """
+    path = resolve_scene_path(scene_arg)
+    load_scene(path)  # fail early, with FILE:LINE messages
+    from trame.app import get_server
+
+    from app.web.app import ViewerApp
+
+    server = get_server(name, client_type="vue3")
+    app = ViewerApp(server, path, export_dir=export_dir)
+    return server, app
+
+
+def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
+          open_browser: bool = False) -> int:
+    """Serve the viewer until interrupted; prints the address once it is listening."""
+    server, app = make_server(scene_arg, os.environ.get("PELVIC_SPREAD_EXPORTS"))
+    if port == 0:
+        port = free_port(host)
+
+    def announce(**_: Any) -> None:
+        real = server.port or port
+        print(f"Serving {app.engine.scene.name} at {url_for(host, real)}", flush=True)
+
+    server.controller.on_server_ready.add(announce)
+    argv = sys.argv
+    sys.argv = argv[:1]  # trame parses sys.argv itself; our CLI has already done that
+    try:
+        server.start(host=host, port=port, open_browser=open_browser,
+                     show_connection_info=False, disable_logging=True, timeout=0)
+    finally:
+        sys.argv = argv
+        app.engine.close()
+    return 0

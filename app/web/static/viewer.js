@@ -1,0 +1,354 @@
+/* Pelvic spread viewer: what the browser does by itself.
+ *
+ * - Local rendering: the vtk.js scene arrives once (trame-vtk). Per frame the server sends
+ *   only a few numbers (state keys sp_r, sp_h<i>, sp_m<i>); they are applied here to the
+ *   browser's own lookup tables (mapping ranges) and actors (matrices, visibility), which are
+ *   found by the ids the server gives in sp_ids. The server applies the very same numbers to
+ *   its VTK objects, so remote images show the same spread.
+ * - Smooth camera moves to presets (view_goto), labels on key structures, keyboard (space,
+ *   arrows/page keys, 1-9), presentation mode, screenshots, share links and view files.
+ */
+(function () {
+  "use strict";
+  const P = {};
+  window.pelvic = P;
+
+  const T = () => window.trame;
+  const get = (key) => (T() && T().state ? T().state.get(key) : undefined);
+  const set = (key, value) => T().state.set(key, value);
+  const trigger = (name, args) => T().trigger(name, args || []);
+  const local = () => get("viewMode") !== "remote";
+
+  // -- the browser's vtk.js view -------------------------------------------------------------
+  /** The vtk.js side of trame-vtk's local view (renderer, synchronizer context). */
+  P.localView = function () {
+    const rl = T() && T().refs && T().refs.view;
+    const lv = rl && rl.localViewRef;
+    const inst = lv && lv.$;
+    return (inst && inst.provides && inst.provides.view) || null;
+  };
+
+  /** Row-major 3x4 (as the server sends) -> column-major 4x4 (as vtk.js wants). */
+  function colMajor(m) {
+    return [m[0], m[4], m[8], 0, m[1], m[5], m[9], 0, m[2], m[6], m[10], 0,
+      m[3], m[7], m[11], 1];
+  }
+
+  function setActor(actor, u) {
+    if (!actor || !u) return;
+    actor.setVisibility(!!u[0]);
+    actor.setUserMatrix(colMajor(u.slice(1)));
+  }
+
+  /** Apply the current moment of the spread to the vtk.js scene. */
+  P.applySpread = function () {
+    const v = P.localView();
+    const ids = get("sp_ids");
+    if (!v || !ids || !v.ctx) return false;
+    const ctx = v.ctx;
+    const r = get("sp_r");
+    if (r) {
+      ids.nerve_luts.forEach((id) => {
+        const lut = ctx.getInstance(id);
+        if (lut) lut.setMappingRange(r[0], r[1]);
+      });
+      ids.arrow_luts.forEach((id) => {
+        const lut = ctx.getInstance(id);
+        if (lut) lut.setMappingRange(r[2], r[3]);
+      });
+    }
+    ids.heads.forEach((id, i) => setActor(ctx.getInstance(id), get("sp_h" + i)));
+    ids.masses.forEach((id, i) => setActor(ctx.getInstance(id), get("sp_m" + i)));
+    if (v.renderer) v.render();
+    P.frames = (P.frames || 0) + 1;
+    return true;
+  };
+
+  let unwatchSpread = null;
+  function watchSpread(ids) {
+    if (unwatchSpread) unwatchSpread();
+    unwatchSpread = null;
+    if (!ids) return;
+    const keys = ["sp_r"];
+    ids.heads.forEach((_, i) => keys.push("sp_h" + i));
+    ids.masses.forEach((_, i) => keys.push("sp_m" + i));
+    unwatchSpread = T().state.watch(keys, () => {
+      if (local()) P.applySpread();
+    });
+  }
+
+  // -- scene arrival -------------------------------------------------------------------------
+  let announced = false;
+  function afterSync(v) {
+    P.applySpread();
+    P.applyLooksToLabels();
+    if (!announced && v.renderer && v.renderer.getActors().length) {
+      announced = true;
+      // the server's camera, not vtk.js's reset one (which starts zoomed in)
+      P.syncCamera();
+      trigger("app_scene_loaded");
+      setTimeout(() => {
+        P.sceneReady = true;
+      }, 300);
+    }
+  }
+
+  function hook() {
+    const v = P.localView();
+    if (!v || v.__pelvic) return;
+    v.__pelvic = true;
+    const original = v.updateViewState.bind(v);
+    v.updateViewState = async function (state) {
+      const result = await original(state);
+      afterSync(v);
+      return result;
+    };
+    if (v.renderer) afterSync(v);
+  }
+
+  // -- camera ----------------------------------------------------------------------------------
+  const sub = (a, b) => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+  const add = (a, b) => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+  const mul = (a, s) => [a[0] * s, a[1] * s, a[2] * s];
+  const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  const norm = (a) => Math.sqrt(dot(a, a));
+  const unit = (a) => mul(a, 1 / (norm(a) || 1));
+  const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+    a[0] * b[1] - a[1] * b[0]];
+
+  function slerp(a, b, s) {
+    a = unit(a);
+    b = unit(b);
+    const d = Math.max(-1, Math.min(1, dot(a, b)));
+    if (d > 0.9995) return unit(add(a, mul(sub(b, a), s)));
+    if (d < -0.9995) {
+      let perp = cross(a, [0, 0, 1]);
+      if (norm(perp) < 1e-6) perp = cross(a, [0, 1, 0]);
+      perp = unit(perp);
+      return add(mul(a, Math.cos(Math.PI * s)), mul(perp, Math.sin(Math.PI * s)));
+    }
+    const om = Math.acos(d);
+    return mul(add(mul(a, Math.sin((1 - s) * om)), mul(b, Math.sin(s * om))), 1 / Math.sin(om));
+  }
+
+  /** Same as camera_logic.interpolate on the server. */
+  P.interpolate = function (a, b, s) {
+    const fa = a.focalPoint;
+    const fb = b.focalPoint;
+    const da = sub(a.position, fa);
+    const db = sub(b.position, fb);
+    const la = norm(da);
+    const lb = norm(db);
+    const focal = add(fa, mul(sub(fb, fa), s));
+    const dir = slerp(da, db, s);
+    const dist = la > 0 && lb > 0 ? la * Math.pow(lb / la, s) : la + s * (lb - la);
+    let up = slerp(a.viewUp, b.viewUp, s);
+    up = sub(up, mul(dir, dot(up, dir)));
+    up = norm(up) > 1e-9 ? unit(up) : b.viewUp;
+    return {
+      position: add(focal, mul(dir, dist)), focalPoint: focal, viewUp: up,
+      viewAngle: a.viewAngle + s * (b.viewAngle - a.viewAngle),
+    };
+  };
+  const ease = (s) => s * s * (3 - 2 * s);
+
+  let lastGoto = 0;
+  let flight = 0;
+  function onGoto(goto, jump) {
+    if (!goto || goto.seq === lastGoto) return;
+    const v = P.localView();
+    if (!local() || !v || !v.renderer) return;
+    lastGoto = goto.seq;
+    const cam = v.renderer.getActiveCamera();
+    const a = {
+      position: cam.getPosition(), focalPoint: cam.getFocalPoint(),
+      viewUp: cam.getViewUp(), viewAngle: cam.getViewAngle(),
+    };
+    const b = goto.camera;
+    const ms = jump ? 0 : 1000 * (goto.duration || 0);
+    const mine = ++flight;
+    const t0 = performance.now();
+    function step(now) {
+      if (mine !== flight) return;
+      const s = ms > 0 ? Math.min(1, (now - t0) / ms) : 1;
+      cam.set(P.interpolate(a, b, ease(s)));
+      v.renderer.resetCameraClippingRange();
+      v.render();
+      if (s < 1) requestAnimationFrame(step);
+      else if (v.style) v.style.setCenterOfRotation(b.focalPoint);
+    }
+    requestAnimationFrame(step);
+  }
+
+  /** Take the server's camera (vtk.js resets its own to a close-up when a scene arrives). */
+  P.syncCamera = async function () {
+    const camera = await trigger("cam_current");
+    const v = P.localView();
+    if (!camera || !v || !v.renderer) return;
+    flight++;
+    v.renderer.getActiveCamera().set(camera);
+    if (v.style) v.style.setCenterOfRotation(camera.focalPoint);
+    v.renderer.resetCameraClippingRange();
+    v.render();
+  };
+
+  // -- labels ------------------------------------------------------------------------------
+  /** Normalised window position (0..1, top left) of a world point, or null behind. */
+  function project(cam, aspect, p) {
+    const pos = cam.getPosition();
+    const d = unit(sub(cam.getFocalPoint(), pos));
+    const r = unit(cross(d, cam.getViewUp()));
+    const u = cross(r, d);
+    const w = sub(p, pos);
+    const z = dot(w, d);
+    if (z <= 1e-6) return null;
+    const f = 1 / Math.tan((cam.getViewAngle() * Math.PI) / 360);
+    return [0.5 + (0.5 * f * dot(w, r)) / (z * aspect), 0.5 - (0.5 * f * dot(w, u)) / z];
+  }
+
+  P.applyLooksToLabels = function () {};
+
+  function placeLabels() {
+    requestAnimationFrame(placeLabels);
+    if (!get("view_labels")) return;
+    const v = P.localView();
+    const box = document.getElementById("view3d");
+    if (!v || !v.renderer || !box) return;
+    const cam = v.renderer.getActiveCamera();
+    const rect = box.getBoundingClientRect();
+    const aspect = rect.width / Math.max(1, rect.height);
+    (get("view_label_anchors") || []).forEach((a) => {
+      const el = document.getElementById("label-" + a.id);
+      if (!el) return;
+      const q = a.on === false ? null : project(cam, aspect, a.pos);
+      if (!q || q[0] < 0 || q[0] > 1 || q[1] < 0 || q[1] > 1) {
+        el.style.display = "none";
+        return;
+      }
+      el.style.display = "";
+      el.style.left = (100 * q[0]).toFixed(2) + "%";
+      el.style.top = (100 * q[1]).toFixed(2) + "%";
+    });
+  }
+
+  // -- keyboard (a clicker sends page keys) ---------------------------------------------------
+  function typing(el) {
+    if (!el) return false;
+    const tag = el.tagName;
+    if (el.isContentEditable || tag === "TEXTAREA" || tag === "SELECT") return true;
+    return tag === "INPUT" && !["range", "checkbox", "radio", "button"].includes(el.type);
+  }
+
+  function onKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    let used = true;
+    if (e.key === " " || e.code === "Space") trigger("tl_toggle");
+    else if (e.key === "ArrowRight" || e.key === "PageDown") trigger("tl_next");
+    else if (e.key === "ArrowLeft" || e.key === "PageUp") trigger("tl_prev");
+    else if (/^[1-9]$/.test(e.key)) trigger("cam_preset_index", [Number(e.key) - 1]);
+    else if (e.key === "Escape" && get("app_presenting")) P.present(false);
+    else if (e.key === "p" || e.key === "F5") P.present(!get("app_presenting"));
+    else if (e.key === "l") set("view_labels", !get("view_labels"));
+    else used = false;
+    if (used) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }
+
+  P.present = function (on) {
+    set("app_presenting", !!on);
+    try {
+      if (on && !document.fullscreenElement && document.documentElement.requestFullscreen) {
+        document.documentElement.requestFullscreen().catch(() => {});
+      } else if (!on && document.fullscreenElement) {
+        document.exitFullscreen().catch(() => {});
+      }
+    } catch (err) {
+      /* fullscreen refused (not from a click): presentation mode still applies */
+    }
+  };
+
+  // -- files -----------------------------------------------------------------------------------
+  function saveBlob(blob, name) {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(() => {
+      URL.revokeObjectURL(a.href);
+      a.remove();
+    }, 1000);
+  }
+
+  P.screenshot = async function () {
+    const box = document.getElementById("view3d");
+    const r = box ? box.getBoundingClientRect() : { width: 1600, height: 900 };
+    const k = Math.max(1, 1280 / Math.max(1, r.width));
+    const b64 = await trigger("app_screenshot", [Math.round(r.width * k), Math.round(r.height * k)]);
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const date = get("tl_date") || "view";
+    saveBlob(new Blob([bytes], { type: "image/png" }), `pelvic-spread-${date}.png`);
+  };
+
+  P.shareLink = function () {
+    return window.location.origin + window.location.pathname + "?" + (get("sh_query") || "");
+  };
+
+  P.copyLink = async function () {
+    const link = P.shareLink();
+    try {
+      await navigator.clipboard.writeText(link);
+    } catch (err) {
+      const el = document.querySelector("#share-link input");
+      if (el) {
+        el.select();
+        document.execCommand("copy");
+      }
+    }
+  };
+
+  P.downloadView = async function () {
+    const text = await trigger("sh_json");
+    saveBlob(new Blob([text], { type: "application/json" }), "pelvic-spread-view.json");
+  };
+
+  P.openView = function () {
+    const input = document.createElement("input");
+    input.type = "file";
+    input.accept = ".json,application/json";
+    input.onchange = async () => {
+      const file = input.files && input.files[0];
+      if (file) trigger("sh_apply_json", [await file.text()]);
+    };
+    input.click();
+  };
+
+  // -- start -----------------------------------------------------------------------------------
+  function start() {
+    if (!T() || !T().state || !T().state.ready || !T().refs || !T().refs.view) {
+      setTimeout(start, 100);
+      return;
+    }
+    T().state.watch(["sp_ids"], watchSpread);
+    T().state.watch(["view_goto"], onGoto);
+    T().state.watch(["viewMode"], (mode) => {
+      if (mode !== "remote") {
+        setTimeout(() => {
+          P.applySpread();
+          P.syncCamera();
+        }, 50);
+      }
+    });
+    setInterval(hook, 250);
+    hook();
+    requestAnimationFrame(placeLabels);
+    document.addEventListener("keydown", onKey, true);
+    document.addEventListener("fullscreenchange", () => {
+      if (!document.fullscreenElement && get("app_presenting")) set("app_presenting", false);
+    });
+    if (window.location.search.length > 1) trigger("sh_apply_query", [window.location.search]);
+  }
+  start();
+})();

@@ -1,0 +1,139 @@
+"""The page (thin): app bar, structure drawer, 3D view with overlays, timeline bar, dialogs.
+
+Only layout and bindings live here; what happens on a click is in the ``*_logic`` modules and,
+for what must happen in the browser itself, in ``static/viewer.js``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trame.ui.vuetify3 import VAppLayout
+from trame.widgets import client, html
+from trame.widgets import vtk as vtk_widgets
+from trame.widgets import vuetify3 as v3
+
+from app.web import export_ui, share_ui, structure_ui, timeline_ui
+from app.web.keys import VIEW_NAMESPACE, App, Timeline, View
+
+if TYPE_CHECKING:
+    from app.web.app import ViewerApp
+
+STATIC_NAME = "__pelvic"
+
+
+def enable_static(server) -> None:  # noqa: ANN001
+    from app.web.app import STATIC
+
+    server.enable_module({
+        "serve": {STATIC_NAME: str(STATIC)},
+        "scripts": [f"{STATIC_NAME}/viewer.js"],
+        "styles": [f"{STATIC_NAME}/viewer.css"],
+    })
+
+
+def build_ui(app: ViewerApp) -> None:
+    server = app.server
+    enable_static(server)
+    server.state.trame__title = "Pelvic spread"
+    with VAppLayout(server, full_height=True) as layout:
+        layout.root.classes = (f"{{'ps-presenting': {App.PRESENTING}}}",)
+        client.Style("html { overflow: hidden; }")
+        _app_bar()
+        with v3.VNavigationDrawer(v_model=(App.PANEL,), width=310, id="structure-panel",
+                                  v_if=f"!{App.PRESENTING}"):
+            structure_ui.build()
+        with v3.VMain(classes="ps-main"):
+            with html.Div(classes="ps-stage"):
+                with html.Div(classes="ps-view", id="view3d"):
+                    app.view = vtk_widgets.VtkRemoteLocalView(
+                        app.engine.render_window, namespace=VIEW_NAMESPACE, mode="local",
+                        interactive_ratio=1, interactive_quality=70, still_quality=95,
+                        EndAnimation="trigger('cam_moved')",
+                    )
+                    _overlays()
+                with html.Div(v_if=App.HAS_SPREAD):
+                    timeline_ui.build()
+        share_ui.build()
+        export_ui.build()
+
+
+def _app_bar() -> None:
+    with v3.VAppBar(density="compact", flat=True, border="b", classes="ps-bar",
+                    v_if=f"!{App.PRESENTING}"):
+        v3.VAppBarNavIcon(click=f"{App.PANEL} = !{App.PANEL}", title="Structures",
+                          id="panel-toggle")
+        html.Div("Pelvic spread", classes="ps-title")
+        v3.VSelect(v_model=(App.SCENARIO,), items=(App.SCENARIOS,), density="compact",
+                   variant="outlined", hide_details=True, label="Scenario",
+                   classes="ps-scenario ml-3", id="scenario")
+        v3.VSpacer()
+        v3.VBtn(icon=(f"{View.LABELS} ? 'mdi-label' : 'mdi-label-off-outline'",),
+                click=f"{View.LABELS} = !{View.LABELS}", title="Labels on key structures",
+                id="labels", variant="text")
+        v3.VBtn(icon=(f"{View.MODE} === 'local' ? 'mdi-monitor' : 'mdi-server'",),
+                click=f"{View.MODE} = ({View.MODE} === 'local' ? 'remote' : 'local')",
+                title=(f"{View.MODE} === 'local' ? 'Rendering in this browser (click: on "
+                       "the server)' : 'Rendering on the server (click: in this browser)'",),
+                id="mode", variant="text")
+        v3.VBtn(icon="mdi-camera", click="window.pelvic.screenshot()", id="screenshot",
+                title="Download a picture (PNG)", variant="text")
+        v3.VBtn(icon="mdi-share-variant", click="trigger('sh_refresh'); sh_dialog = true",
+                id="share", title="Share this view (link or file)", variant="text")
+        v3.VBtn(icon="mdi-movie-open", click="ex_dialog = true", id="export",
+                title="Export a clip", variant="text", v_if=App.HAS_SPREAD)
+        v3.VBtn(icon="mdi-presentation-play", click="window.pelvic.present(true)",
+                id="present", title="Presentation mode (Esc leaves)", variant="text")
+
+
+def _presets() -> None:
+    with html.Div(classes="ps-presets", id="presets"):
+        with v3.VBtnToggle(model_value=(View.CAMERA,), density="compact", variant="elevated",
+                           divided=True, mandatory=False):
+            v3.VBtn("{{ p.label.split(' (')[0] }}", v_for=f"p in {View.PRESETS}",
+                    key=("p.name",), value=("p.name",), size="small",
+                    click="trigger('cam_preset', [p.name])",
+                    id=("'cam-' + p.name",), title=("p.label + ' (key ' + p.key + ')'",))
+
+
+def _overlays() -> None:
+    _presets()
+    # labels on key structures: placed by viewer.js every frame
+    with html.Div(classes="ps-labels", v_show=View.LABELS, id="labels-layer"):
+        html.Div("{{ a.text }}", v_for=f"a in {View.LABEL_ANCHORS}", key=("a.id",),
+                 classes="ps-label", id=("'label-' + a.id",))
+    # caption card
+    with html.Div(v_if=Timeline.CAPTION, classes="ps-caption", id="caption"):
+        html.Div(f"{{{{ {Timeline.DATE_LABEL} }}}}", classes="ps-caption-date")
+        html.Div(f"{{{{ {Timeline.CAPTION}.title }}}}", classes="ps-caption-title",
+                 id="caption-title")
+        html.Div(f"{{{{ {Timeline.CAPTION}.caption }}}}", classes="ps-caption-text")
+        with html.Div(classes="ps-caption-foot"):
+            html.Span(f"{{{{ {Timeline.CAPTION}.psa }}}}", classes="ps-caption-psa")
+            html.Span(f"Paper: {{{{ {Timeline.CAPTION}.source }}}}",
+                      v_if=f"{Timeline.CAPTION}.source", classes="ps-caption-source")
+    # legend and credit
+    with html.Div(v_if=App.HAS_SPREAD, classes="ps-legend", id="legend"):
+        with html.Div(classes="ps-legend-row"):
+            html.Span(classes="ps-arrow ps-arrow-solid")
+            html.Span("ipsilateral perineural spread")
+        with html.Div(classes="ps-legend-row"):
+            html.Span(classes="ps-arrow ps-arrow-dashed")
+            html.Span("dural bridge")
+        with html.Div(classes="ps-legend-row"):
+            html.Span(classes="ps-swatch ps-swatch-front")
+            html.Span("tumour front, just reached")
+        with html.Div(classes="ps-legend-row"):
+            html.Span(classes="ps-swatch ps-swatch-calm")
+            html.Span("nerve involved")
+    html.Div(f"{{{{ {App.CREDIT} }}}}", v_if=App.CREDIT, classes="ps-credit", id="credit")
+    # messages (bad links, failed loads): never a dead view, always words
+    with html.Div(classes="ps-messages", id="messages"):
+        v3.VAlert("{{ m.text }}", v_for=f"m in {App.MESSAGES}", key=("m.id",),
+                  type=("m.kind",), density="compact", closable=True, variant="elevated",
+                  click_close="trigger('app_dismiss', [m.id])", classes="mb-1")
+    # presentation mode: a way out for mouse users too
+    v3.VBtn(icon="mdi-close", v_if=App.PRESENTING, classes="ps-exit", size="small",
+            click="window.pelvic.present(false)", title="Leave presentation mode (Esc)",
+            id="present-exit")
+    html.Div("Loading the 3D scene…", v_if=f"!{App.READY}", classes="ps-loading")

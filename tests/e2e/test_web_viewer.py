@@ -1,0 +1,137 @@
+"""The viewer in a real Chromium: one server and one page for the module, a few short checks."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import open_page, set_state, state, trigger, view_pixels, wait_state
+from tests.imagecmp import compare
+
+REFERENCES = Path(__file__).resolve().parents[1] / "references"
+
+
+def test_page_shows_a_3d_canvas_with_the_scene(page, served):
+    assert served.started_s < 120
+    px = view_pixels(page)
+    assert px.shape[0] > 200 and px.shape[1] > 300
+    background = np.array([255, 255, 255])
+    drawn = np.abs(px.astype(int) - background).sum(axis=2) > 30
+    assert drawn.mean() > 0.05, "the 3D view is (nearly) blank"
+    assert page.evaluate("() => window.pelvic.localView().renderer.getActors().length") > 20
+    assert page.errors == []
+
+
+def test_tree_lists_the_anatomy(page):
+    names = page.locator("#st-tree .ps-name").all_inner_texts()
+    assert len(names) >= 5
+    page.fill("#st-search", "sciatic")
+    wait_state(page, "st_rows", "v.some(r => r.id === 'sciatic_l')")
+    assert page.locator("#row-sciatic_l").is_visible()
+    page.fill("#st-search", "")
+    wait_state(page, "st_search", "!v")
+
+
+def test_hiding_a_structure_changes_the_picture(page):
+    trigger(page, "cam_preset", "anterior")
+    trigger(page, "st_reset")
+    page.wait_for_timeout(1200)
+    before = view_pixels(page)
+    group = "skeleton"
+    page.locator(f"#row-{group} .ps-eye").click()
+    wait_state(page, "st_hidden", f"v.includes({group!r})")
+    page.wait_for_timeout(800)
+    after = view_pixels(page)
+    changed = (np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 40).mean()
+    assert changed > 0.02, f"only {changed:.1%} of the view changed"
+    page.locator(f"#row-{group} .ps-eye").click()
+    wait_state(page, "st_hidden", f"!v.includes({group!r})")
+
+
+def test_play_advances_the_date_and_caption(page):
+    trigger(page, "tl_stage", 2)
+    wait_state(page, "tl_stage", "v === 2")
+    date0 = state(page, "tl_date")
+    set_state(page, "tl_speed", 4)
+    page.locator("#tl-play").click()
+    wait_state(page, "tl_stage", "v >= 3", timeout=30_000)
+    page.keyboard.press("Space")  # the clicker key pauses
+    wait_state(page, "tl_playing", "v === false")
+    assert state(page, "tl_date") > date0
+    title = page.locator("#caption-title").inner_text()
+    assert title == state(page, "tl_stages")[state(page, "tl_stage")]["title"]
+    set_state(page, "tl_speed", 1)
+
+
+def test_next_stage_jumps_to_its_date(page):
+    trigger(page, "tl_stage", 3)
+    wait_state(page, "tl_stage", "v === 3")
+    stages = state(page, "tl_stages")
+    page.locator("#tl-next").click()
+    wait_state(page, "tl_stage", "v === 4")
+    assert state(page, "tl_date") == stages[4]["start"]
+    page.keyboard.press("ArrowRight")
+    wait_state(page, "tl_stage", "v === 5")
+    assert page.locator("#tl-date").inner_text().endswith(stages[5]["start"][:4])
+
+
+def test_a_link_restores_the_saved_view(browser, served, page):
+    link = "?scenario=bilateral_plexopathy&date=2013-08-01&camera=left&hide=bladder,rectum" \
+           "&labels=1&hide_me=1"
+    other = open_page(browser, served.url + link)
+    try:
+        wait_state(other, "tl_date", "v === '2013-08-01'")
+        assert set(state(other, "st_hidden")) >= {"bladder", "rectum"}
+        assert state(other, "view_camera") == "left"
+        assert state(other, "view_labels") is True
+        # shared state: the first page follows (a lecturer's second screen)
+        wait_state(page, "tl_date", "v === '2013-08-01'")
+        # the unknown parameter is reported on the page, the view still works
+        assert "hide_me" in other.locator("#messages").inner_text()
+        assert other.locator("#label-sacrum").is_visible()
+    finally:
+        other.close()
+    trigger(page, "st_reset")
+    set_state(page, "view_labels", False)
+    trigger(page, "app_dismiss")
+
+
+def test_screenshot_button_downloads_the_view(page):
+    trigger(page, "cam_preset", "anterior")
+    trigger(page, "st_reset")
+    trigger(page, "tl_seek", 48.0)
+    wait_state(page, "tl_date", "v >= '2014-01-01'")
+    page.wait_for_timeout(800)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    with page.expect_download() as dl:
+        page.locator("#screenshot").click()
+    data = Path(dl.value.path()).read_bytes()
+    img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert dl.value.suggested_filename.startswith("pelvic-spread-2014")
+    compare(img, REFERENCES / "viewer_screenshot.png", max_mean=6.0, max_changed=0.05)
+
+
+def test_local_and_remote_show_the_same_spread(page):
+    trigger(page, "cam_preset", "anterior")
+    trigger(page, "tl_seek", 40.0)
+    page.wait_for_timeout(1500)
+    local = view_pixels(page)
+    set_state(page, "viewMode", "remote")
+    page.wait_for_timeout(3000)
+    remote_img = page.locator("#view3d img").first
+    png = remote_img.screenshot() if remote_img.count() else page.locator("#view3d").screenshot()
+    remote = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    set_state(page, "viewMode", "local")
+    h = min(local.shape[0], remote.shape[0])
+    w = min(local.shape[1], remote.shape[1])
+    spread_colour = np.array([255, 140, 31])  # the leading edge (orange)
+
+    def orange(img):
+        return (np.abs(img[:h, :w].astype(int) - spread_colour).sum(axis=2) < 90).mean()
+
+    assert orange(local) > 0 and orange(remote) > 0
+    assert orange(local) == pytest.approx(orange(remote), rel=0.5)
