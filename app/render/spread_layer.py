@@ -292,7 +292,7 @@ class SpreadLayer:
             line_actor.GetProperty().SetColor(*ARROW_COLOURS[style])
             line_actor.GetProperty().SetLineWidth(4)
             text = vtk.vtkTextActor()
-            text.SetInput(f"{style}: {LEGEND_TEXT[style]}")
+            text.SetInput(f"{style}: {self.legend_text(style)}")
             text.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
             text.SetPosition(x0 + 0.075, y)
             prop = text.GetTextProperty()
@@ -304,6 +304,10 @@ class SpreadLayer:
             self.plotter.renderer.AddViewProp(text)
             actors += [line_actor, text]
         return actors
+
+    def legend_text(self, style: str) -> str:
+        """What an arrow style means in this scenario (the scenario's legend, else the case's)."""
+        return self.spread.legend.get(style, LEGEND_TEXT[style])
 
     def _build_label(self) -> vtk.vtkTextActor:
         text = vtk.vtkTextActor()

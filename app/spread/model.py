@@ -134,6 +134,7 @@ class Spread:
     seed: tuple[float, float, float] | None = None  # where it starts (the prostate bed)
     seed_label: str = ""
     lead_time: float = 2.0  # seconds of bright leading edge behind each front
+    legend: Mapping[str, str] = field(default_factory=dict)  # style -> meaning, if not default
     _involvement_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     # -- time <-> date -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ Format (every date is ``YYYY-MM`` = first of the month, or ``YYYY-MM-DD``)::
       seed: prostate_bed              # landmark name or [x, y, z] where the spread starts
       seed_label: Prostate bed        # optional
       lead_time: 2.0                  # optional: seconds of bright leading edge on nerves
+      legend: {dashed: over the conus} # optional: what each arrow style means in this scenario
       routes:
         - id: left_pelvic             # unique snake_case id
           label: Along the left pelvic splanchnic nerves
@@ -62,7 +63,8 @@ from app.spread.model import Mass, Spread, Stage
 from app.spread.routes import STYLES, Piece, Route, closest_u, join_pieces, nearest_u, subpath
 
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-SCENARIO_KEYS = ("seed", "seed_label", "lead_time", "routes", "masses")
+SCENARIO_KEYS = ("seed", "seed_label", "lead_time", "legend", "routes", "masses")
+LEGEND_STYLES = ("solid", "dashed")
 ROUTE_KEYS = ("id", "label", "style", "start", "end", "speed_mm_per_month", "easing", "offset",
               "arrow", "segments")
 SEGMENT_KEYS = ("node", "from", "to", "at", "point", "reach")
@@ -89,6 +91,7 @@ def parse_spread(scenario: Field | None, timeline: Field | None, scene: Scene) -
     seed = None
     seed_label = ""
     lead_time = 2.0
+    legend: dict[str, str] = {}
     if scenario is not None:
         scenario.expect_map("a mapping with 'routes' (and 'seed', 'masses')")
         scenario.check_keys(SCENARIO_KEYS)
@@ -99,13 +102,15 @@ def parse_spread(scenario: Field | None, timeline: Field | None, scene: Scene) -
                 pass
         seed_label = scenario.opt("seed_label", Field.as_str, "")
         lead_time = scenario.opt("lead_time", lambda f: f.as_float(positive=True), 2.0)
+        if scenario.has("legend"):
+            legend = _legend(scenario.get("legend"))
         routes = _routes(scenario.get("routes"), ctx)
         if scenario.has("masses"):
             masses = _masses(scenario.get("masses"), ctx)
     return Spread(
         keyframes=keyframes, routes=tuple(routes), stages=tuple(stages), masses=tuple(masses),
         centrelines={nid: p.centreline for nid, p in nerves.items()}, seed=seed,  # type: ignore
-        seed_label=seed_label, lead_time=lead_time)
+        seed_label=seed_label, lead_time=lead_time, legend=legend)
 
 
 class _Context:
@@ -162,6 +167,20 @@ class _Context:
 
 def _show(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else repr(value)
+
+
+def _legend(f: Field) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        f.expect_map("a mapping {solid: TEXT, dashed: TEXT}")
+        f.check_keys(LEGEND_STYLES)
+        for style in LEGEND_STYLES:
+            text = f.opt(style, Field.as_str, None)
+            if text is not None:
+                out[style] = text
+    except Invalid:
+        pass
+    return out
 
 
 # -- timeline ---------------------------------------------------------------------------------
@@ -258,12 +277,25 @@ def _routes(f: Field, ctx: _Context) -> list[Route]:
 def _route(f: Field, ctx: _Context) -> Route:
     f.expect_map("a route: {id, style, start, segments, ...}")
     f.check_keys(ROUTE_KEYS)
-    rid = f.get("id").as_str(ID_RE, "a snake_case id")
-    style = f.get("style").as_choice(STYLES)
+    failed = False
+
+    def attempt(fn):
+        nonlocal failed
+        try:
+            return fn()
+        except Invalid:
+            failed = True
+            return None
+
+    # parse every part, so that one bad value does not hide the others
+    rid = attempt(lambda: f.get("id").as_str(ID_RE, "a snake_case id"))
+    style = attempt(lambda: f.get("style").as_choice(STYLES))
+    start = attempt(lambda: ctx.day(f.get("start"), "start"))
+    pieces = attempt(lambda: _pieces(f.get("segments"), ctx))
     easing = f.opt("easing", lambda x: x.as_choice(tuple(EASINGS)), "linear")
     offset = f.opt("offset", Field.as_vec3, (0.0, 0.0, 0.0))
-    start = ctx.day(f.get("start"), "start")
-    pieces = _pieces(f.get("segments"), ctx)
+    if failed:
+        raise Invalid("route")
     path, s, radius, coverage, ends = join_pieces(pieces)
     total = float(s[-1])
     if total <= 0:
