@@ -258,3 +258,18 @@ def test_conus_route_goes_through_the_conus(tmp_path):
     assert dashed
     assert min(np.linalg.norm(r.path - conus, axis=1).min() for r in sp.routes) < 10
     assert np.isfinite(sp.first_arrival("cauda_equina"))
+
+
+@pytest.mark.parametrize("name", ["bilateral_plexopathy.yaml", *ALTERNATIVES])
+def test_routes_follow_the_nerves_of_the_anatomy(name):
+    """On the project's anatomy, routes run along nerves: no long straight jumps between
+    segments (only the first step, from the prostate bed to its plexus, may bridge tissue)."""
+    from app.model.loader import SCENES_DIR, load_scene
+
+    if not (SCENES_DIR / "base_anatomy.yaml").exists():
+        pytest.skip("base_anatomy.yaml not there yet")
+    scene = load_scene(SCENES_DIR / name)
+    for r in scene.spread.routes:
+        steps = np.linalg.norm(np.diff(r.path, axis=0), axis=1)
+        assert steps[0] <= 30, r.id
+        assert steps[1:].max() <= 15, (r.id, float(steps[1:].max()))
