@@ -62,12 +62,12 @@ def sacrum_sdf(p: np.ndarray) -> np.ndarray:
     back = s - A.sacral_thickness(a) - 0.15 * np.maximum(0.0, x - 30.0)
     side = x - A.sacral_half_width(a)
     bottom = a - L
-    plate = q @ A.S1_PLATE_NORMAL + 0.3 * np.maximum(0.0, x - 22.0)
+    plate = q @ A.S1_PLATE_NORMAL + 0.5 * np.maximum(0.0, x - 24.0)
     zlim = 17.0 - 0.25 * (y - 30.0) - 0.15 * np.maximum(0.0, x - 25.0)
     top = np.where(s > bd + 2.0, np.maximum(plate, z - zlim), plate)
     top = np.maximum(top, -a)
     d = S.smax(S.smax(front, back, 3.0), S.smax(side, bottom, 4.0), 3.0)
-    d = S.smax(d, top, 2.0)
+    d = S.smax(d, top, 5.0)
 
     # median crest with spinous tubercles; S1 superior articular processes
     crest_a = np.linspace(18.0, 0.7 * L, 6)
