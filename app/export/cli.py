@@ -1,0 +1,80 @@
+"""``pelvic-spread export``: a thin shell over :func:`app.export.pipeline.export_clip`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.errors import UserError
+from app.export.pipeline import ExportOptions, Progress, export_clip
+from app.export.progress import ProgressFile, TerminalProgress
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While exporting, SIGTERM cleans up like Ctrl-C does (the handler is restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def options_from_args(args: argparse.Namespace) -> ExportOptions:
+    from app.render.still import parse_size
+
+    return ExportOptions(size=parse_size(args.size), fps=args.fps, start=args.start,
+                         end=args.end, duration=args.duration, camera=args.camera,
+                         quality=args.quality, captions=args.captions)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from app.model.loader import load_scene, resolve_scene_path
+
+    progress_path = getattr(args, "progress_file", None)
+    machine = ProgressFile(Path(progress_path), args.output) if progress_path else None
+    bar = TerminalProgress(sys.stderr)
+
+    def progress(p: Progress) -> None:
+        bar(p)
+        if machine is not None:
+            machine(p)
+
+    try:
+        with sigterm_as_interrupt():
+            options = options_from_args(args)
+            scene = load_scene(resolve_scene_path(args.scene))
+            result = export_clip(scene, Path(args.output), options, progress=progress)
+    except KeyboardInterrupt:
+        bar.end_line()
+        if machine is not None:
+            machine.fail("cancelled; no file was written", cancelled=True)
+        raise
+    except UserError as exc:
+        bar.end_line()
+        if machine is not None:
+            machine.fail(str(exc))
+        raise
+    except Exception as exc:
+        bar.end_line()
+        if machine is not None:
+            machine.fail(f"internal error: {type(exc).__name__}: {exc}")
+        raise
+    w, h = result.size
+    print(f"wrote {result.path}: {result.frames} frames, {w}x{h}, {result.fps:g} fps, "
+          f"{result.frames / result.fps:.1f} s, {result.bytes / 1e6:.1f} MB "
+          f"(rendered at {result.render_fps:.1f} frames/s)", file=sys.stderr)
+    print(result.path)
+    return 0
