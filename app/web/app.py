@@ -120,7 +120,9 @@ class ViewerApp:
         self.redraw()
 
     def apply_looks(self) -> None:
-        self.engine.apply_looks(self.structure.current_looks())
+        looks = self.structure.current_looks()
+        self.engine.apply_looks(looks)
+        self.camera.update_label_visibility(looks)
         if self.remote:
             self.redraw()
         else:
@@ -140,6 +142,7 @@ class ViewerApp:
             K.SCENE_TITLE: scene.name,
             K.CREDIT: scene.credit,
             K.HAS_SPREAD: scene.spread is not None,
+            K.LEGEND: self.engine.legend(),
             Spread.IDS: self.engine.client_ids(),
         })
         self.structure.reset_for_scene()

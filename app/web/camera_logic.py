@@ -117,6 +117,14 @@ class CameraLogic:
         pts = mesh.points
         return pts[int(np.argmin(np.linalg.norm(pts - centre, axis=1)))]
 
+    def update_label_visibility(self, looks: dict) -> None:
+        """A label shows only while its structure does (and is not faint context)."""
+        anchors = self.app.state[K.LABEL_ANCHORS] or []
+        updated = [dict(a, on=bool(looks[a["id"]].visible and looks[a["id"]].opacity > 0.2))
+                   if a["id"] in looks else a for a in anchors]
+        if updated != anchors:
+            self.app.state[K.LABEL_ANCHORS] = updated
+
     # -- presets -----------------------------------------------------------------------------
     def goto_index(self, index: Any) -> None:
         presets = self.app.state[K.PRESETS] or []
@@ -156,6 +164,8 @@ class CameraLogic:
             self.app.engine.set_camera(interpolate(a, b, ease(i / n)))
             self.app.redraw()
             await asyncio.sleep(1.0 / REMOTE_FPS)
+        if self.app.view is not None:
+            self.app.view.push_camera()  # the browsers' own cameras follow (labels use them)
 
     def current(self) -> dict[str, Any]:
         """The server's camera, for a browser whose scene just arrived or that leaves remote

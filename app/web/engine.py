@@ -176,6 +176,16 @@ class ViewerEngine:
             for a in hidden:
                 a.SetVisibility(False)
 
+    def legend(self) -> list[dict[str, str]]:
+        """The arrow styles this scenario draws and what each means."""
+        if self.layer is None:
+            return []
+        from app.render.spread_layer import LEGEND_TEXT
+
+        text = getattr(self.layer, "legend_text", lambda style: LEGEND_TEXT[style])
+        return [{"style": s, "text": text(s)} for s in ("solid", "dashed")
+                if s in self.layer.arrow_actors]
+
     # -- structures ------------------------------------------------------------------------
     def default_look(self, node_id: str) -> Look:
         n = self.scene.nodes[node_id]

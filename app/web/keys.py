@@ -18,6 +18,7 @@ class App:
     SCENARIOS: Final = "app_scenarios"  # [{value, title}]
     CREDIT: Final = "app_credit"
     HAS_SPREAD: Final = "app_has_spread"
+    LEGEND: Final = "app_legend"  # [{style, text}]: the arrow styles this scenario draws
     MESSAGES: Final = "app_messages"  # [{id, text, kind}] shown on the page
     PRESENTING: Final = "app_presenting"  # presentation mode: large captions, no panels
     PANEL: Final = "app_panel"  # the side panel is open

@@ -51,6 +51,8 @@ def build_ui(app: ViewerApp) -> None:
                         interactive_ratio=1, interactive_quality=70, still_quality=95,
                         EndAnimation="trigger('cam_moved')",
                     )
+                    # remote mode: after each drag, the browser's camera follows the server's
+                    app.view.push_remote_camera_on_end_interaction()
                     _overlays()
                 with html.Div(v_if=App.HAS_SPREAD):
                     timeline_ui.build()
@@ -114,12 +116,9 @@ def _overlays() -> None:
                       v_if=f"{Timeline.CAPTION}.source", classes="ps-caption-source")
     # legend and credit
     with html.Div(v_if=App.HAS_SPREAD, classes="ps-legend", id="legend"):
-        with html.Div(classes="ps-legend-row"):
-            html.Span(classes="ps-arrow ps-arrow-solid")
-            html.Span("ipsilateral perineural spread")
-        with html.Div(classes="ps-legend-row"):
-            html.Span(classes="ps-arrow ps-arrow-dashed")
-            html.Span("dural bridge")
+        with html.Div(v_for=f"e in {App.LEGEND}", key=("e.style",), classes="ps-legend-row"):
+            html.Span(classes=("['ps-arrow', 'ps-arrow-' + e.style]",))
+            html.Span("{{ e.text }}")
         with html.Div(classes="ps-legend-row"):
             html.Span(classes="ps-swatch ps-swatch-front")
             html.Span("tumour front, just reached")

@@ -135,3 +135,25 @@ def test_local_and_remote_show_the_same_spread(page):
 
     assert orange(local) > 0 and orange(remote) > 0
     assert orange(local) == pytest.approx(orange(remote), rel=0.5)
+
+
+def test_export_dialog_renders_a_clip_to_download(page, served):
+    page.locator("#export").click()
+    page.locator("#export-dialog").wait_for()
+    for key, value in (("ex_size", "320x180"), ("ex_fps", 10), ("ex_format", "mp4"),
+                       ("ex_range", "dates"), ("ex_from", "2013-08"), ("ex_to", "2013-10")):
+        set_state(page, key, value)
+    page.locator("#ex-start").click()
+    wait_state(page, "ex_job", "v && ['done', 'error', 'cancelled'].includes(v.state)",
+               timeout=150_000)
+    job = state(page, "ex_job")
+    assert job["state"] == "done", job
+    link = page.locator("#ex-download")
+    assert link.is_visible()
+    href = link.get_attribute("href")
+    body = page.request.get(served.url.rstrip("/") + href).body()
+    assert body[4:8] == b"ftyp" and len(body) > 1000
+    # names from the browser cannot reach anything else
+    for bad in ("/exports/..%2F..%2Fetc%2Fpasswd", "/exports/.jobs", "/exports/nope.mp4"):
+        assert page.request.get(served.url.rstrip("/") + bad).status == 404
+    page.keyboard.press("Escape")
