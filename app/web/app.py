@@ -9,11 +9,13 @@ images. Both draw the spread from ``SpreadLayer.uniforms``, so they show the sam
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
 
 from app.model.loader import SCENES_DIR
+from app.model.scene import Scene
 from app.web.camera_logic import CameraLogic
 from app.web.engine import ViewerEngine
 from app.web.export_logic import ExportLogic
@@ -56,12 +58,14 @@ def _title_of(text: str, default: str) -> str:
 class ViewerApp:
     """Everything one server process shows. Its state is shared by every connected browser."""
 
-    def __init__(self, server: Any, scene_path: Path | str, export_dir: Path | str | None = None):
+    def __init__(self, server: Any, scene: Scene | Path | str,
+                 export_dir: Path | str | None = None):
         self.server = server
         self.state = server.state
         self.ctrl = server.controller
-        self.engine = ViewerEngine(scene_path)
+        self.engine = ViewerEngine(scene)
         self.view: Any = None  # the trame-vtk view widget, once the page is built
+        self._push_pending = False
         self._message_seq = 0
         self._scenarios = scenarios(self.engine.path)
         self.state.update({
@@ -89,6 +93,8 @@ class ViewerApp:
         from app.web.ui import build_ui
 
         build_ui(self)
+        # trame-vtk would send the scene once more on its own at start; push_scene does it
+        self.ctrl.on_server_ready.discard(self.view.update_geometry)
 
     # -- mode --------------------------------------------------------------------------------
     @property
@@ -100,13 +106,29 @@ class ViewerApp:
 
     # -- pushing to browsers -----------------------------------------------------------------
     def push_scene(self) -> None:
-        """Send the whole scene (a browser in local mode gets only what changed)."""
+        """Send the scene to the browsers (in local mode they fetch only what changed).
+
+        Several changes in one go (a reset, a shared link) make one push: it runs once the
+        current handler is done.
+        """
+        if self.view is None or not self.server.protocol or self._push_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (scripts, tests): push now
+            self._push_now()
+            return
+        self._push_pending = True
+        loop.call_soon(self._push_now)
+
+    def _push_now(self) -> None:
+        self._push_pending = False
         if self.view is None or not self.server.protocol:
             return
-        with self.engine.serialisable():
-            self.view.update_geometry()
-        self.show_spread(self.engine.state_at(self.engine.time))
-        self.redraw()
+        with self.state:
+            with self.engine.serialisable():
+                self.view.update_geometry()
+            self.show_spread(self.engine.state_at(self.engine.time))
 
     def redraw(self) -> None:
         """Remote mode: render and stream a new image (local browsers render by themselves)."""

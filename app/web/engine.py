@@ -69,18 +69,22 @@ def parse_hex(text: str) -> tuple[float, float, float]:
 class ViewerEngine:
     """A scene in an offscreen plotter, ready to be shown by a local or a remote view."""
 
-    def __init__(self, scene_path: Path | str, size: tuple[int, int] = (1280, 800)):
+    def __init__(self, scene: Scene | Path | str, size: tuple[int, int] = (1280, 800)):
         self.plotter = make_plotter(size, off_screen=True)
         self.scene: Scene
         self.view: SceneView
         self.layer: Any = None
         self.time = 0.0
         self._scenes: dict[Path, Scene] = {}
-        self.load(scene_path)
+        if isinstance(scene, Scene):
+            self._scenes[Path(scene.path).resolve()] = scene
+            scene = scene.path
+        self.load(scene)
 
     # -- scene -----------------------------------------------------------------------------
     def load(self, scene_path: Path | str) -> Scene:
-        """Show another scene (a scenario switch); the plotter and its window stay."""
+        """Show another scene (a scenario switch); the plotter and its window stay.
+        Scenes are loaded once and kept (switching back is instant)."""
         path = Path(scene_path).resolve()
         scene = self._scenes.get(path)
         if scene is None:

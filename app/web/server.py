@@ -32,13 +32,13 @@ def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
     Raises SceneError for a bad scene before anything is served.
     """
     path = resolve_scene_path(scene_arg)
-    load_scene(path)  # fail early, with FILE:LINE messages
+    scene = load_scene(path)  # fail early, with FILE:LINE messages
     from trame.app import get_server
 
     from app.web.app import ViewerApp
 
     server = get_server(name, client_type="vue3")
-    app = ViewerApp(server, path, export_dir=export_dir)
+    app = ViewerApp(server, scene, export_dir=export_dir)
     return server, app
 
 

@@ -86,6 +86,7 @@
       announced = true;
       // the server's camera, not vtk.js's reset one (which starts zoomed in)
       P.syncCamera();
+      P.firstFrameAt = Date.now();
       trigger("app_scene_loaded");
       setTimeout(() => {
         P.sceneReady = true;
