@@ -23,10 +23,13 @@ TRANSITION_S = 0.8
 REMOTE_FPS = 12.0
 PRESET_KEYS = "123456789"
 
-# Structures that get a label when labels are on (those the scene has).
-LABELLED = ("sacrum", "l5", "hip_l", "hip_r", "bladder", "prostate", "rectum", "dural_sac",
-            "sciatic_l", "sciatic_r", "sacral_plexus_l", "sacral_plexus_r",
-            "lumbosacral_trunk_l", "inferior_hypogastric_plexus_l", "piriformis_l")
+# Structures that get a label when labels are on (those the scene has), the story's places.
+LABELLED = ("sacrum", "l5", "bladder", "prostate", "rectum", "dural_sac", "sciatic_l",
+            "sciatic_r", "sacral_plexus_l", "sacral_plexus_r", "lumbosacral_trunk_l",
+            "inferior_hypogastric_plexus_l", "piriformis_l")
+# where on a surface the label points: its top (seen from the front, back and above), else
+# the surface point nearest its centre
+TOP_ANCHORED = ("sacrum", "bladder", "hip_l", "hip_r", "piriformis_l", "piriformis_r")
 
 
 def ease(s: float) -> float:
@@ -112,9 +115,11 @@ class CameraLogic:
             c = node.path.centreline
             return c[len(c) // 2]
         mesh = scene.mesh(node_id)
+        pts = mesh.points
+        if node_id in TOP_ANCHORED:
+            return pts[int(np.argmax(pts[:, 2]))]
         b = np.asarray(mesh.bounds())
         centre = (b[0::2] + b[1::2]) / 2
-        pts = mesh.points
         return pts[int(np.argmin(np.linalg.norm(pts - centre, axis=1)))]
 
     def update_label_visibility(self, looks: dict) -> None:

@@ -52,7 +52,8 @@ def build() -> None:
                          classes="ps-year", style=(f"`left: ${{{x_of('tk.time')}}}%`",))
         # PSA over the dates, with the current date and the clinical events
         with html.Div(classes="ps-psa", id="psa-chart"):
-            html.Div("PSA", classes="ps-psa-axis", title="PSA in ng/ml")
+            html.Div(f"PSA {{{{ {K.PSA_TOP} }}}}", classes="ps-psa-axis",
+                     title="PSA in ng/ml (top of the chart)")
             with html.Div(classes="ps-psa-plot"):
                 html.Div(v_html=(K.PSA_SVG,), classes="ps-psa-svg")
                 html.Div(v_for=f"p in {K.PSA}", key=("p.date",), classes="ps-psa-dot",

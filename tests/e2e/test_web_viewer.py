@@ -157,3 +157,19 @@ def test_export_dialog_renders_a_clip_to_download(page, served):
     for bad in ("/exports/..%2F..%2Fetc%2Fpasswd", "/exports/.jobs", "/exports/nope.mp4"):
         assert page.request.get(served.url.rstrip("/") + bad).status == 404
     page.keyboard.press("Escape")
+
+
+def test_number_keys_pick_presets_and_a_reload_keeps_the_shared_view(page):
+    page.locator("#view3d").click(position={"x": 5, "y": 5})
+    page.keyboard.press("2")
+    wait_state(page, "view_camera", "v === 'posterior'")
+    trigger(page, "tl_stage", 6)
+    wait_state(page, "tl_stage", "v === 6")
+    page.reload()
+    page.wait_for_function("window.pelvic && window.pelvic.sceneReady === true", timeout=90_000)
+    assert state(page, "tl_stage") == 6 and state(page, "view_camera") == "posterior"
+    cam = page.evaluate("() => window.pelvic.localView().renderer.getActiveCamera()"
+                        ".getPosition()")
+    assert cam[1] > 300  # behind the patient, as the posterior preset puts it
+    page.keyboard.press("1")
+    wait_state(page, "view_camera", "v === 'anterior'")

@@ -78,8 +78,23 @@
   }
 
   // -- scene arrival -------------------------------------------------------------------------
+  /** A VTK headlight sits where the server's camera was at its last render; the browser moves
+   * its own camera, so make each headlight a light fixed to the camera (the same thing). */
+  function headlightsFollowCamera(v) {
+    v.renderWindow.getRenderers().forEach((ren) => {
+      ren.getLights().forEach((light) => {
+        if (light.getLightType() === "HeadLight") {
+          light.setLightTypeToCameraLight();
+          light.setPosition(0, 0, 1);
+          light.setFocalPoint(0, 0, 0);
+        }
+      });
+    });
+  }
+
   let announced = false;
   function afterSync(v) {
+    headlightsFollowCamera(v);
     P.applySpread();
     P.applyLooksToLabels();
     if (!announced && v.renderer && v.renderer.getActors().length) {
@@ -218,6 +233,7 @@
     const cam = v.renderer.getActiveCamera();
     const rect = box.getBoundingClientRect();
     const aspect = rect.width / Math.max(1, rect.height);
+    const placed = [];
     (get("view_label_anchors") || []).forEach((a) => {
       const el = document.getElementById("label-" + a.id);
       if (!el) return;
@@ -227,8 +243,19 @@
         return;
       }
       el.style.display = "";
-      el.style.left = (100 * q[0]).toFixed(2) + "%";
-      el.style.top = (100 * q[1]).toFixed(2) + "%";
+      // nudge down past labels already placed, so none hides another
+      const w = el.offsetWidth;
+      const h = el.offsetHeight + 2;
+      const x = q[0] * rect.width;
+      let y = q[1] * rect.height;
+      for (let k = 0; k < 6; k++) {
+        const hit = placed.find((b) => Math.abs(b[0] - x) < (b[2] + w) / 2 && Math.abs(b[1] - y) < h);
+        if (!hit) break;
+        y = hit[1] + h;
+      }
+      placed.push([x, y, w]);
+      el.style.left = x.toFixed(1) + "px";
+      el.style.top = y.toFixed(1) + "px";
     });
   }
 
