@@ -173,3 +173,19 @@ def test_number_keys_pick_presets_and_a_reload_keeps_the_shared_view(page):
     assert cam[1] > 300  # behind the patient, as the posterior preset puts it
     page.keyboard.press("1")
     wait_state(page, "view_camera", "v === 'anterior'")
+
+
+def test_scenario_switch_shows_the_alternative(page):
+    trigger(page, "tl_seek", 50.0)
+    wait_state(page, "tl_time", "v === 50")
+    title = state(page, "app_title")
+    before = view_pixels(page)
+    set_state(page, "app_scenario", "parallel_spread")
+    wait_state(page, "app_title", f"v !== {title!r}", timeout=60_000)
+    page.wait_for_timeout(2000)
+    after = view_pixels(page)
+    assert state(page, "tl_date") >= "2014-01-01"  # the same moment, another hypothesis
+    changed = (np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 40).mean()
+    assert changed > 0.002
+    set_state(page, "app_scenario", "bilateral_plexopathy")
+    wait_state(page, "app_title", f"v === {title!r}", timeout=60_000)
