@@ -19,15 +19,16 @@ def _v(a: ArrayLike) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
 
 
-def smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
-    """Smooth union; ``k`` is the blend radius in mm (0 gives a hard union)."""
-    if k <= 0:
+def smin(a: np.ndarray, b: np.ndarray, k: float | np.ndarray) -> np.ndarray:
+    """Smooth union; ``k`` is the blend radius in mm (0 gives a hard union). An array ``k``
+    (positive, one per point) lets the rounding vary over the surface."""
+    if np.isscalar(k) and k <= 0:
         return np.minimum(a, b)
     h = np.clip(0.5 + 0.5 * (b - a) / k, 0.0, 1.0)
     return b + (a - b) * h - k * h * (1.0 - h)
 
 
-def smax(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
+def smax(a: np.ndarray, b: np.ndarray, k: float | np.ndarray) -> np.ndarray:
     """Smooth intersection."""
     return -smin(-a, -b, k)
 

@@ -56,18 +56,23 @@ def sacrum_sdf(p: np.ndarray) -> np.ndarray:
     a, s = A.sacral_coords(y, z)
     L = A.sacral_length()
     bd = A.sacral_body_depth(a)
-    recess = 0.28 * np.maximum(0.0, x - 18.0)
-    bulge = 2.5 * np.exp(-((x / 16.0) ** 2))
+    recess = 0.28 * np.maximum(0.0, x - 19.0)
+    # the fused bodies stand proud of the lateral parts, S1 (the promontory) most of all
+    bulge = 2.5 * np.exp(-((x / 16.0) ** 2)) + 3.5 * np.clip(1.0 - a / 35.0, 0.0, 1.0) * np.exp(
+        -((x / 17.0) ** 4)
+    )
     front = recess - bulge - s
     back = s - A.sacral_thickness(a) - 0.15 * np.maximum(0.0, x - 30.0)
     side = x - A.sacral_half_width(a)
     bottom = a - L
-    plate = q @ A.S1_PLATE_NORMAL + 0.5 * np.maximum(0.0, x - 24.0)
+    # the alae fall away from the S1 body in a smooth dome rather than a kinked shelf
+    plate = q @ A.S1_PLATE_NORMAL + 0.016 * np.maximum(0.0, x - 14.0) ** 2
     zlim = 17.0 - 0.25 * (y - 30.0) - 0.15 * np.maximum(0.0, x - 25.0)
     top = np.where(s > bd + 2.0, np.maximum(plate, z - zlim), plate)
-    top = np.maximum(top, -a)
+    # the base's anterior rim drops laterally along the alae towards the pelvic brim
+    top = np.maximum(top, 0.016 * np.maximum(0.0, x - 14.0) ** 2 - a)
     d = S.smax(S.smax(front, back, 3.0), S.smax(side, bottom, 4.0), 3.0)
-    d = S.smax(d, top, 5.0)
+    d = S.smax(d, top, 5.0 + 0.12 * np.maximum(0.0, x - 16.0))  # rounder at the alae
 
     # median crest with spinous tubercles; S1 superior articular processes
     crest_a = np.linspace(18.0, 0.7 * L, 6)
@@ -105,6 +110,11 @@ def sacrum_sdf(p: np.ndarray) -> np.ndarray:
         chan = S.chain(q, np.vstack([lat, mid, ant, out]), rf)
         post = S.capsule(q, lat, SP(af - 3.0, A.sacral_thickness(af) + 6.0, xf - 6.0), rf * 0.8)
         d = S.subtract(d, S.smin(chan, post, 1.0), 1.5)
+        # shallow groove leading laterally from the anterior opening, where the ramus runs
+        groove = S.capsule(
+            q, SP(af + 1.0, -0.8, xf + 0.5 * rf), SP(af + 5.0, -0.8, xf + 15.0), 0.6 * rf
+        )
+        d = S.subtract(d, groove, 1.5)
         # the root runs down inside the canal; keep its course clear
         root = ps[f"ramus_s{k}_l"].points
         d = S.subtract(d, _path_chain(q, root[:12], 1.6), 0.5)
@@ -247,16 +257,20 @@ ILIUM_OUTLINE = np.array(
     ]
 )
 AC_DIR = np.array([0.75, -0.35, -0.55]) / np.linalg.norm([0.75, -0.35, -0.55])
+ILIAC_FOSSA_DEPTH = 12.0  # mm the middle of the wing lies lateral to its rim
 
 
 def hip_left_sdf(p: np.ndarray) -> np.ndarray:
     H = A.HIP
     o, rot = _ilium_frame()
-    # the wing is bent into a shallow bowl (the iliac fossa) by warping space around its plane
+    # the wing is bent into a shallow bowl by warping space around its plane; its borders stay
+    # on the landmarks while the middle of the blade sinks laterally into the iliac fossa
     q = (p - o) @ rot
     pw = p - rot[:, 2][None, :] * (0.12 * (q[:, 0] ** 2 + q[:, 1] ** 2) / 100.0)[:, None]
     outline = (ILIUM_OUTLINE - o) @ rot[:, :2]
-    blade = S.plate(pw, o, rot, outline, 5.0, r=2.0)
+    t = np.clip(-S.polygon2d(q[:, 0], q[:, 1], outline) / 34.0, 0.0, 1.0)
+    fossa = ILIAC_FOSSA_DEPTH * t * t * (3.0 - 2.0 * t)
+    blade = S.plate(pw + rot[:, 2][None, :] * fossa[:, None], o, rot, outline, 5.0, r=2.0)
 
     def flat(pts, offset: float = 0.0):  # onto the (unbent) mid-plane, where the blade is
         pts = np.asarray(pts, dtype=np.float64)
@@ -315,13 +329,13 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
                 (16.0, -45.0, -100.0),
             ]
         ),
-        [11.0, 9.5, 9.0, 8.5],
+        [10.0, 8.0, 6.5, 6.0],
         4.0,
     )
     pub_body = S.box(
-        p, (12.5, -45.0, -108.0), (8.0, 8.5, 18.0), S.frame([1.0, 0.0, 0.0], [0.0, 0.25, 1.0]), 6.5
+        p, (12.5, -45.0, -108.0), (7.5, 6.5, 17.0), S.frame([1.0, 0.0, 0.0], [0.0, 0.25, 1.0]), 5.0
     )
-    tubercle = S.sphere(p, H["pubic_tubercle"], 5.0)
+    tubercle = S.sphere(p, H["pubic_tubercle"], 4.0)
     inf_ramus = S.chain(
         p,
         np.vstack(
@@ -332,7 +346,7 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
                 (55.0, 42.0, -138.0),
             ]
         ),
-        [9.0, 8.0, 8.5, 10.0],
+        [7.0, 6.0, 6.5, 9.0],
         4.0,
     )
     blade = S.smin(blade, post, 9.0)
