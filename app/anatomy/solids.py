@@ -335,13 +335,13 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
     pub_body = S.box(
         p, (12.5, -45.0, -108.0), (7.5, 6.5, 17.0), S.frame([1.0, 0.0, 0.0], [0.0, 0.25, 1.0]), 5.0
     )
-    tubercle = S.sphere(p, H["pubic_tubercle"], 4.0)
+    tubercle = S.sphere(p, H["pubic_tubercle"], 3.5)
     inf_ramus = S.chain(
         p,
         np.vstack(
             [
-                (12.0, -38.0, -122.0),
-                (26.0, -12.0, -134.0),
+                (12.0, -44.0, -121.0),
+                (26.0, -14.0, -134.0),
                 (42.0, 20.0, -140.0),
                 (55.0, 42.0, -138.0),
             ]
@@ -349,6 +349,8 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
         [7.0, 6.0, 6.5, 9.0],
         4.0,
     )
+    # the pubis and its rami blend broadly, into one smooth body rather than knuckles
+    pubis = S.union([sup_ramus, pub_body, tubercle, inf_ramus], 7.0)
     blade = S.smin(blade, post, 9.0)
     d = S.union(
         [
@@ -362,10 +364,7 @@ def hip_left_sdf(p: np.ndarray) -> np.ndarray:
             post_isch,
             spine,
             tub,
-            sup_ramus,
-            pub_body,
-            tubercle,
-            inf_ramus,
+            pubis,
         ],
         4.0,
     )
