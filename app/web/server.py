@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import sys
@@ -23,6 +25,35 @@ def url_for(host: str, port: int) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}/"
+
+
+def quiet_disconnects() -> None:
+    """A browser closed mid-transfer is normal (a reload, a closed tab): no traceback for it."""
+    loop = asyncio.get_event_loop()
+    default = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        if isinstance(context.get("exception"), ConnectionError):
+            return
+        if default is not None:
+            default(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    for name in ("wslink.protocol", "aiohttp.server", "aiohttp.web"):
+        logging.getLogger(name).addFilter(_NoDisconnects())
+
+
+class _NoDisconnects(logging.Filter):
+    """Drops the log lines of a write to a browser that has gone (wslink logs a bare
+    "Exception raised" line before the exception itself, which is still shown otherwise)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        text = str(record.getMessage())
+        return not (isinstance(exc, ConnectionError) or "closing transport" in text
+                    or "ConnectionReset" in text or text == "Exception raised")
 
 
 def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
@@ -50,6 +81,7 @@ def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
         port = free_port(host)
 
     def announce(**_: Any) -> None:
+        quiet_disconnects()
         real = server.port or port
         print(f"Serving {app.engine.scene.name} at {url_for(host, real)}", flush=True)
 

@@ -10,8 +10,11 @@
  */
 (function () {
   "use strict";
-  const P = {};
+  const P = { marks: {} };
   window.pelvic = P;
+  const mark = (name) => {
+    if (!(name in P.marks)) P.marks[name] = Math.round(performance.now());
+  };
 
   const T = () => window.trame;
   const get = (key) => (T() && T().state ? T().state.get(key) : undefined);
@@ -92,6 +95,17 @@
     });
   }
 
+  /** Every visible actor has its arrays (vtk.js fetches them after the scene description). */
+  function geometryIn(v) {
+    const actors = v.renderer ? v.renderer.getActors() : [];
+    if (!actors.length) return false;
+    return actors.every((a) => {
+      if (!a.getVisibility()) return true;
+      const data = a.getMapper() && a.getMapper().getInputData();
+      return !!(data && data.getPoints() && data.getPoints().getNumberOfPoints() > 0);
+    });
+  }
+
   let announced = false;
   function afterSync(v) {
     headlightsFollowCamera(v);
@@ -101,11 +115,24 @@
       announced = true;
       // the server's camera, not vtk.js's reset one (which starts zoomed in)
       P.syncCamera();
-      P.firstFrameAt = Date.now();
       trigger("app_scene_loaded");
-      setTimeout(() => {
-        P.sceneReady = true;
-      }, 300);
+      const waitForGeometry = () => {
+        if (!geometryIn(v)) {
+          requestAnimationFrame(waitForGeometry);
+          return;
+        }
+        mark("geometryIn");
+        v.render();
+        // the first frame with the whole scene: after the render just asked for
+        requestAnimationFrame(() => {
+          P.firstFrameAt = Date.now();
+          mark("firstFrame");
+          setTimeout(() => {
+            P.sceneReady = true;
+          }, 200);
+        });
+      };
+      waitForGeometry();
     }
   }
 
@@ -115,7 +142,9 @@
     v.__pelvic = true;
     const original = v.updateViewState.bind(v);
     v.updateViewState = async function (state) {
+      mark("sceneStateIn");
       const result = await original(state);
+      mark("sceneSynced");
       afterSync(v);
       return result;
     };
@@ -355,10 +384,13 @@
 
   // -- start -----------------------------------------------------------------------------------
   function start() {
+    if (T()) mark("trame");
+    if (T() && T().state && T().state.ready) mark("state");
     if (!T() || !T().state || !T().state.ready || !T().refs || !T().refs.view) {
-      setTimeout(start, 100);
+      setTimeout(start, 50);
       return;
     }
+    mark("connected");
     T().state.watch(["sp_ids"], watchSpread);
     T().state.watch(["view_goto"], onGoto);
     T().state.watch(["viewMode"], (mode) => {
@@ -369,7 +401,7 @@
         }, 50);
       }
     });
-    setInterval(hook, 250);
+    setInterval(hook, 100);
     hook();
     requestAnimationFrame(placeLabels);
     document.addEventListener("keydown", onKey, true);
