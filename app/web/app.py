@@ -73,7 +73,6 @@ class ViewerApp:
             K.MESSAGES: [],
             K.PRESENTING: False,
             K.PANEL: True,
-            K.READY: False,
             View.MODE: "local",
         })
         self.structure = StructureLogic(self)
@@ -85,7 +84,6 @@ class ViewerApp:
         self.state.change(View.MODE)(self._on_mode)
         self.ctrl.trigger("app_dismiss")(self.dismiss)
         self.ctrl.trigger("app_screenshot")(self.screenshot)
-        self.ctrl.trigger("app_scene_loaded")(self.scene_loaded)
         self.ctrl.on_server_ready.add(self._on_ready)
         self._reset_for_scene()
         self.state[K.SCENARIO] = self.engine.path.stem
@@ -149,10 +147,6 @@ class ViewerApp:
             self.redraw()
         else:
             self.push_scene()
-
-    def scene_loaded(self) -> None:
-        """A browser has the 3D scene (sent by ``view.js`` after vtk.js synchronised)."""
-        self.state[K.READY] = True
 
     def _on_ready(self, **_: Any) -> None:
         self.push_scene()

@@ -22,7 +22,6 @@ class App:
     MESSAGES: Final = "app_messages"  # [{id, text, kind}] shown on the page
     PRESENTING: Final = "app_presenting"  # presentation mode: large captions, no panels
     PANEL: Final = "app_panel"  # the side panel is open
-    READY: Final = "app_ready"  # the 3D scene has reached the browser at least once
 
 
 class View:

@@ -135,4 +135,4 @@ def _overlays() -> None:
     v3.VBtn(icon="mdi-close", v_if=App.PRESENTING, classes="ps-exit", size="small",
             click="window.pelvic.present(false)", title="Leave presentation mode (Esc)",
             id="present-exit")
-    html.Div("Loading the 3D scene…", v_if=f"!{App.READY}", classes="ps-loading")
+    html.Div("Loading the 3D scene…", classes="ps-loading")  # viewer.js hides it

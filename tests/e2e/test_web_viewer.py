@@ -175,6 +175,14 @@ def test_number_keys_pick_presets_and_a_reload_keeps_the_shared_view(page):
     assert cam[1] > 300  # behind the patient, as the posterior preset puts it
     page.keyboard.press("1")
     wait_state(page, "view_camera", "v === 'anterior'")
+    page.keyboard.press("p")  # presentation mode: the view alone, large captions
+    wait_state(page, "app_presenting", "v === true")
+    page.locator("#present-exit").wait_for()
+    assert not page.locator("#scenario").is_visible()
+    assert page.locator(".ps-caption-text").evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)") >= 18
+    page.keyboard.press("Escape")
+    wait_state(page, "app_presenting", "v === false")
 
 
 def test_scenario_switch_shows_the_alternative(page):

@@ -115,7 +115,6 @@
       announced = true;
       // the server's camera, not vtk.js's reset one (which starts zoomed in)
       P.syncCamera();
-      trigger("app_scene_loaded");
       const waitForGeometry = () => {
         if (!geometryIn(v)) {
           requestAnimationFrame(waitForGeometry);
@@ -127,6 +126,7 @@
         requestAnimationFrame(() => {
           P.firstFrameAt = Date.now();
           mark("firstFrame");
+          document.body.classList.add("ps-ready");
           setTimeout(() => {
             P.sceneReady = true;
           }, 200);
