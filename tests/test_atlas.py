@@ -282,7 +282,6 @@ def test_pipeline_carries_nerves_where_the_move_takes_them(moved_model):
     for nid, path in model.items():
         expected = apply_matrix(MOVE, path.centreline)
         got = scene.nerves()[nid].centreline
-        assert len(got) >= len(expected) - 2
         d = np.linalg.norm(got[:, None, :] - expected[None, :, :], axis=2).min(axis=1)
         worst[nid] = (float(np.median(d)), float(d.max()))
     assert max(m for m, _ in worst.values()) < 3.0, worst

@@ -92,7 +92,7 @@ class Hole:
     tilt: float  # degrees
 
 
-def sacral_holes(sacrum: TriMesh, frame: SacralFrame, tilts=range(10, 65, 5),
+def sacral_holes(sacrum: TriMesh, frame: SacralFrame, tilts=range(10, 65, 10),
                  res: float = 0.5) -> list[Hole]:
     """Openings on the anterior (pelvic) surface of the sacrum, seen from several tilts.
 
@@ -124,11 +124,13 @@ def sacral_holes(sacrum: TriMesh, frame: SacralFrame, tilts=range(10, 65, 5),
             area = len(rr) * res * res
             if not 3.0 <= area <= 250.0:
                 continue
-            hole = labels == i
-            rim = dilate(hole, 5) & ~hole & seen
+            r0, r1 = max(rr.min() - 3, 0), rr.max() + 4
+            c0, c1 = max(cc.min() - 3, 0), cc.max() + 4
+            hole = labels[r0:r1, c0:c1] == i
+            rim = dilate(hole, 5) & ~hole & seen[r0:r1, c0:c1]
             if rim.sum() < 4:
                 continue
-            depth = float(np.median(z[rim]))
+            depth = float(np.median(z[r0:r1, c0:c1][rim]))
             out.append(Hole(view.point(rr.mean(), cc.mean(), depth), area, float(tilt)))
     return out
 
@@ -154,13 +156,13 @@ def anterior_foramina(sacrum: TriMesh, frame: SacralFrame, prom: np.ndarray,
                       prior: Prior | None = None) -> dict[str, np.ndarray]:
     """Centres of the four pairs of anterior sacral foramina (S1 highest).
 
-    Openings seen from at least three tilts are paired by mirror symmetry about the midline;
+    Openings seen from at least two tilts are paired by mirror symmetry about the midline;
     pairs above the promontory level are not foramina (they are gaps behind the ala). With a
     prior (the model's foramina carried over by a coarse fit),
     pairs far from every prediction are dropped; then the four highest pairs below the
     promontory are S1 to S4.
     """
-    clusters = [c for c in cluster_holes(sacral_holes(sacrum, frame)) if c[1] >= 3]
+    clusters = [c for c in cluster_holes(sacral_holes(sacrum, frame)) if c[1] >= 2]
     mid = frame.midline_x
     left = [c for c in clusters if 6.0 < c[0][0] - mid < 45.0]
     right = [c for c in clusters if 6.0 < mid - c[0][0] < 45.0]
@@ -492,7 +494,7 @@ def _detect(bones: dict[str, TriMesh], organs: dict[str, TriMesh],
     return det
 
 
-def vertebral_canal(vertebra: TriMesh, res: float = 0.5) -> np.ndarray | None:
+def vertebral_canal(vertebra: TriMesh, res: float = 0.75) -> np.ndarray | None:
     """Centre of a vertebra's vertebral foramen, at the vertebra's mid-height.
 
     Seen from above (tilted in the sagittal plane to follow the spine's curve), the foramen is
@@ -501,7 +503,7 @@ def vertebral_canal(vertebra: TriMesh, res: float = 0.5) -> np.ndarray | None:
     c = surface_centroid(vertebra)
     half = float(np.ptp(vertebra.points, 0).max()) / 2 + 10
     best: tuple[float, np.ndarray] | None = None
-    for tilt in (-30, -15, 0, 15, 30):
+    for tilt in (-20, 0, 20):
         t = np.radians(tilt)
         w = np.array([0.0, np.sin(t), -np.cos(t)])  # looking down
         view = View.looking(c, w, np.array([0.0, -1.0, 0.0]), half, res)

@@ -67,7 +67,7 @@ def depth_image(mesh: TriMesh, view: View) -> np.ndarray:
         weights = np.column_stack([1 - a - b, a, b])
         for start in range(0, len(idx), max(1, 400000 // len(weights))):
             part = idx[start:start + max(1, 400000 // len(weights))]
-            s = np.einsum("sk,tkd->tsd", weights, tri[part]).reshape(-1, 3)
+            s = np.matmul(weights, tri[part]).reshape(-1, 3)
             r = np.rint(s[:, 0]).astype(np.int64)
             c = np.rint(s[:, 1]).astype(np.int64)
             ok = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)

@@ -208,7 +208,7 @@ def write_scenes(atlas: Atlas, source: Scene, fitted: FitResult | None, out: Pat
             path = fitted.paths[node.id]
             _node_head(doc, node.id, node.name, "nerve", node.parent, node.side, node.systems,
                        node.color, node.opacity, node.visible)
-            pts = path.centreline
+            pts = simplify(path.centreline)
             keep = np.concatenate([[True], np.any(np.round(np.diff(pts, axis=0), 2) != 0,
                                                   axis=1)])
             doc.add(f"    radius: {_num(path.radius)}")
@@ -257,6 +257,33 @@ def write_scenes(atlas: Atlas, source: Scene, fitted: FitResult | None, out: Pat
     if fitted is not None:
         _write_text(out, case_text(source, fitted, anatomy_path.name, atlas_name))
     return written
+
+
+def simplify(points: np.ndarray, tolerance: float = 0.1, longest: float = 4.0) -> np.ndarray:
+    """Fewer centreline points, none moved: a point is dropped only where the polyline
+    without it stays within ``tolerance`` mm, and no gap grows beyond ``longest`` mm (a
+    scene file with every millimetre of every nerve is slow to parse)."""
+    pts = np.asarray(points, float)
+    keep = np.zeros(len(pts), bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(pts) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        seg = pts[b] - pts[a]
+        length = float(np.linalg.norm(seg))
+        inner = pts[a + 1:b] - pts[a]
+        if length > 1e-9:
+            d = np.linalg.norm(np.cross(inner, seg / length), axis=1)
+        else:
+            d = np.linalg.norm(inner, axis=1)
+        i = int(np.argmax(d))
+        if d[i] > tolerance or length > longest:
+            k = a + 1 + (i if d[i] > tolerance else (b - a) // 2 - 1)
+            keep[k] = True
+            stack += [(a, k), (k, b)]
+    return pts[keep]
 
 
 def cameras(source: Scene, fitted: FitResult | None, atlas: Atlas) -> dict[str, dict]:
