@@ -10,12 +10,14 @@
     rebuilds the grown nerve tubes every frame and writes through ``Plotter.open_movie``.
 Targets at 1280x720 on the 2-core reference machine: a/b >= 0.85, a/c >= 10.
 Then the anti-aliasing cost: (b) with VTK's FXAA (the project's choice), with none, with 8x MSAA.
-Each figure is the best of ``--repeat`` runs (the machine may be shared).
+Each figure is the median of ``--repeat`` runs; a/b compares each export with (b) measured
+just before and after it, since the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -38,12 +40,18 @@ def moments(scene, frames: int) -> list[float | None]:
 
 
 # -- (a) ---------------------------------------------------------------------------------
-def bench_export(scene, size, frames: int, fps: float) -> tuple[float, float]:
-    """(frames per second from first frame to finished file, setup seconds)."""
-    marks: dict[str, float] = {}
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    ru = resource.getrusage(who)
+    return ru.ru_utime + ru.ru_stime
+
+
+def bench_export(scene, size, frames: int, fps: float) -> dict[str, float]:
+    """Frames per second from the first frame to the finished file; setup seconds; CPU
+    seconds per frame of this process (renderer, writer thread) and of ffmpeg."""
+    marks: dict[str, tuple[float, float, float]] = {}
 
     def progress(p: Progress) -> None:
-        now = time.perf_counter()
+        now = (time.perf_counter(), cpu_s(), cpu_s(resource.RUSAGE_CHILDREN))
         if p.phase == "rendering" and p.done == 0:
             marks["first"] = now
         if p.phase == "done":
@@ -54,40 +62,54 @@ def bench_export(scene, size, frames: int, fps: float) -> tuple[float, float]:
         t0 = time.perf_counter()
         result = export_clip(scene, Path(tmp) / "bench.mp4", opts, progress=progress)
     assert result.frames == frames, result
-    return frames / (marks["done"] - marks["first"]), marks["first"] - t0
+    (w0, s0, c0), (w1, s1, c1) = marks["first"], marks["done"]
+    return {"fps": frames / (w1 - w0), "setup_s": w0 - t0, "cpu_self": (s1 - s0) / frames,
+            "cpu_ffmpeg": (c1 - c0) / frames}
 
 
 # -- (b) and the anti-aliasing costs -------------------------------------------------------
-def bench_renderer(scene, size, frames: int) -> dict[str, float]:
-    """Frames per second of render + read back, one fixed moment, by anti-aliasing mode."""
-    r = FrameRenderer(scene, size, "anterior", spread=True)
-    try:
-        t = moments(scene, 3)[1]
-        r.image(t)  # build, first render
-        pl, ren, win = r.plotter, r.plotter.renderer, r.plotter.render_window
+class RendererLimit:
+    """One FrameRenderer of the scene at one moment, kept for the whole benchmark, so that
+    (b) can be measured right before and right after each export (the machine may be shared:
+    comparing neighbours in time keeps the ratio honest)."""
 
-        def loop() -> float:
+    def __init__(self, scene, size):
+        self.r = FrameRenderer(scene, size, "anterior", spread=True, annotations=False)
+        self.r.image(moments(scene, 3)[1])  # build, first render
+        self.pl = self.r.plotter
+        self.cpu_per_frame: list[float] = []
+
+    def fps(self, frames: int) -> float:
+        """Render + read back ``frames`` times; nothing changes between frames."""
+        pl = self.pl
+        start, cpu = time.perf_counter(), cpu_s()
+        for _ in range(frames):
             pl.render()
-            np.asarray(pl.screenshot(return_img=True))
-            start = time.perf_counter()
-            for _ in range(frames):
-                pl.render()
-                np.asarray(pl.screenshot(return_img=True))[:, :, :3]
-            return frames / (time.perf_counter() - start)
+            np.asarray(pl.screenshot(return_img=True))[:, :, :3]
+        self.cpu_per_frame.append((cpu_s() - cpu) / frames)
+        return frames / (time.perf_counter() - start)
 
-        out = {"fxaa": loop()}
+    def anti_aliasing(self, frames: int, rounds: int = 3) -> dict[str, float]:
+        """Frames per second with VTK's FXAA (the project's), none, and 8x MSAA, measured in
+        alternation; the renderer's own settings are restored afterwards."""
+        ren, win = self.pl.renderer, self.pl.render_window
         fxaa, samples = ren.GetUseFXAA(), win.GetMultiSamples()
+        modes = {"fxaa": (True, 0), "none": (False, 0), "msaa8": (False, 8)}
+        spent = dict.fromkeys(modes, 0.0)
         try:
-            ren.SetUseFXAA(False)
-            out["none"] = loop()
-            win.SetMultiSamples(8)
-            out["msaa8"] = loop()
+            for _ in range(rounds):
+                for key, (use_fxaa, ms) in modes.items():
+                    ren.SetUseFXAA(use_fxaa)
+                    win.SetMultiSamples(ms)
+                    self.fps(1)  # let the window re-create its buffers
+                    spent[key] += frames / self.fps(frames)
         finally:
             ren.SetUseFXAA(fxaa)
             win.SetMultiSamples(samples)
-        return out
-    finally:
-        r.close()
+        return {k: rounds * frames / v for k, v in spent.items()}
+
+    def close(self) -> None:
+        self.r.close()
 
 
 # -- (c) ---------------------------------------------------------------------------------
@@ -150,36 +172,59 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scene", nargs="?", help="scene (default: the case)")
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--frames", type=int, default=90, help="frames for (a) and (b)")
-    ap.add_argument("--naive-frames", type=int, default=30, help="frames for (c)")
+    ap.add_argument("--naive-frames", type=int, default=12, help="frames for (c), run once")
     ap.add_argument("--fps", type=float, default=30.0)
-    ap.add_argument("--repeat", type=int, default=2, help="best of N runs of each")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each (median)")
     args = ap.parse_args(argv)
     size = parse_size(args.size)
     scene = load_scene(resolve_scene_path(args.scene))
     print(f"scene {scene.path.name}, {size[0]}x{size[1]}, {args.frames} frames "
-          f"(naive: {args.naive_frames}), best of {args.repeat}", flush=True)
+          f"(naive: {args.naive_frames}), median of {args.repeat}", flush=True)
 
-    a_runs, setups, b_runs, c_runs = [], [], [], []
-    for _ in range(args.repeat):
-        fps_a, setup = bench_export(scene, size, args.frames, args.fps)
-        a_runs.append(fps_a)
-        setups.append(setup)
-        b_runs.append(bench_renderer(scene, size, args.frames))
+    limit = RendererLimit(scene, size)
+    try:
+        a_runs, b_runs, ratios, setups, c_runs = [], [], [], [], []
+        cpu_a: list[float] = []
+        cpu_ffmpeg: list[float] = []
+        for _ in range(args.repeat):
+            b_before = limit.fps(args.frames // 2)
+            run = bench_export(scene, size, args.frames, args.fps)
+            fps_a, setup = run["fps"], run["setup_s"]
+            cpu_a.append(run["cpu_self"] + run["cpu_ffmpeg"])
+            cpu_ffmpeg.append(run["cpu_ffmpeg"])
+            b_after = limit.fps(args.frames // 2)
+            b_here = (b_before + b_after) / 2
+            a_runs.append(fps_a)
+            b_runs.append(b_here)
+            setups.append(setup)
+            ratios.append(fps_a / b_here)
+            print(f"  run: a {fps_a:.2f}  b {b_before:.2f}/{b_after:.2f}  a/b {ratios[-1]:.2f}",
+                  flush=True)
+        b_before = limit.fps(args.frames // 4)
         c_runs.append(bench_naive(scene, size, args.naive_frames, args.fps))
-        print(f"  run: a {fps_a:.2f}  b {b_runs[-1]['fxaa']:.2f}  c {c_runs[-1]:.2f} fps",
-              flush=True)
-    a, c = max(a_runs), max(c_runs)
-    b = {k: max(run[k] for run in b_runs) for k in b_runs[0]}
+        b_after = limit.fps(args.frames // 4)
+        print(f"  naive: c {c_runs[-1]:.2f}  b {b_before:.2f}/{b_after:.2f} frames/s", flush=True)
+        cpu_b = float(np.median(limit.cpu_per_frame))
+        aa = limit.anti_aliasing(max(4, args.frames // 6))
+    finally:
+        limit.close()
+    a, b, c = float(np.median(a_runs)), float(np.median(b_runs)), float(np.median(c_runs))
     print(f"(a) project export (MP4, captions):   {a:6.2f} frames/s  "
           f"(+ {min(setups):.1f} s to build the scene once)")
-    print(f"(b) renderer limit (render+readback): {b['fxaa']:6.2f} frames/s")
-    print(f"(c) naive pyvista loop (MSAA, open_movie, tubes rebuilt): {c:6.2f} frames/s")
-    print(f"a/b = {a / b['fxaa']:.2f}  (target >= 0.85)")
+    print(f"(b) renderer limit (render+readback): {b:6.2f} frames/s")
+    print(f"(c) naive pyvista loop (default theme: 8x MSAA; tubes rebuilt; open_movie): "
+          f"{c:6.2f} frames/s")
+    print(f"a/b = {float(np.median(ratios)):.2f}  (median of runs, each against (b) measured "
+          "just before and after it; target >= 0.85)")
     print(f"a/c = {a / c:.1f}  (target >= 10)")
-    print("anti-aliasing, render+readback per frame:")
+    ca, cf = float(np.median(cpu_a)), float(np.median(cpu_ffmpeg))
+    print(f"CPU time per frame (less sensitive to other load than wall time): "
+          f"(a) {1000 * ca:.0f} ms, of which ffmpeg {1000 * cf:.0f} ms; (b) {1000 * cpu_b:.0f} ms;"
+          f" (b)/(a) = {cpu_b / ca:.2f}")
+    print("anti-aliasing, render+readback per frame (measured in alternation):")
     for key, label in (("none", "none"), ("fxaa", "VTK FXAA (project)"), ("msaa8", "8x MSAA")):
-        print(f"  {label:20s} {1000 / b[key]:7.1f} ms  ({b[key]:5.2f} frames/s, "
-              f"x{b['none'] / b[key]:.2f} the cost of none)")
+        print(f"  {label:20s} {1000 / aa[key]:7.1f} ms  ({aa[key]:5.2f} frames/s, "
+              f"x{aa['none'] / aa[key]:.2f} the time of none)")
     return 0
 
 

@@ -45,7 +45,7 @@ LEGEND = (LegendEntry("solid", "ipsilateral perineural spread", (199, 10, 20)),
           LegendEntry("dashed", "dural bridge", (13, 84, 217)))
 TEXT_RGB = (25, 25, 30)
 MUTED_RGB = (80, 80, 90)
-PANEL_RGBA = (255, 255, 255, 215)
+PANEL_RGBA = (255, 255, 255, 232)
 EDGE_RGBA = (150, 150, 160, 160)
 
 

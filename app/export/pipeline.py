@@ -61,10 +61,11 @@ class ExportOptions:
 
 @dataclass(frozen=True)
 class Progress:
-    done: int  # frames handed to the encoder
+    done: int  # frames rendered and queued for the encoder
     total: int
-    elapsed_s: float
+    elapsed_s: float  # since the export started (scene building included)
     phase: str  # "rendering" | "finishing" | "done"
+    rendering_s: float = 0.0  # since the first frame started: the pace, and so the ETA
 
     @property
     def fraction(self) -> float:
@@ -72,14 +73,14 @@ class Progress:
 
     @property
     def fps(self) -> float:
-        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return self.done / self.rendering_s if self.rendering_s > 0 else 0.0
 
     @property
     def eta_s(self) -> float | None:
         """Seconds left at the pace so far (None until there is a pace)."""
         if self.phase == "done":
             return 0.0
-        if self.done < 2 or self.elapsed_s <= 0:
+        if self.done < 2 or self.rendering_s <= 0:
             return None
         return (self.total - self.done) / self.fps
 
@@ -308,10 +309,12 @@ def export_clip(scene: Scene, out: Path | str, options: ExportOptions,
     target.check()
     frames = sink = writer = None
     started = time.perf_counter()
+    first_frame = [started]
 
     def report(done: int, phase: str) -> None:
         if progress is not None:
-            progress(Progress(done, plan.n_frames, time.perf_counter() - started, phase))
+            now = time.perf_counter()
+            progress(Progress(done, plan.n_frames, now - started, phase, now - first_frame[0]))
 
     cleanup = contextlib.ExitStack()
     try:
@@ -332,6 +335,7 @@ def export_clip(scene: Scene, out: Path | str, options: ExportOptions,
             sink = VideoSink(tmp, options.size, plan.fps_fraction, encoding)
         writer = FrameWriter(sink, overlay)
         writer.start()
+        first_frame[0] = time.perf_counter()
         report(0, "rendering")
         for i in range(plan.n_frames):
             image, state = frames.frame(i)
