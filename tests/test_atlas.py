@@ -301,3 +301,37 @@ def test_pipeline_moves_landmarks_and_cameras(moved_model):
     focal = np.array(scene.cameras["anterior"].focal_point)
     expected = apply_matrix(MOVE, np.array(case.cameras["anterior"].focal_point)[None])[0]
     assert np.linalg.norm(focal - expected) < 5.0
+
+
+def test_landmark_file_overrides_detection(moved_model):
+    from app.atlas.fit import fit
+    from app.model.loader import DEFAULT_SCENE, load_scene
+
+    out, _ = moved_model
+    atlas = import_atlas(out.parent.parent / "atlas")
+    given = {"sacral_promontory": apply_matrix(MOVE, np.array([[0.0, 3.0, 2.0]]))[0]}
+    fitted = fit(atlas, load_scene(DEFAULT_SCENE), given)
+    np.testing.assert_allclose(fitted.landmarks["sacral_promontory"], given["sacral_promontory"])
+    assert fitted.origin["sacral_promontory"] == "given in the landmark file"
+    assert np.linalg.norm(fitted.point(np.zeros(3)) - given["sacral_promontory"]) < 1e-6
+
+
+def test_atlas_without_bones_is_imported_unfitted_and_decimated(tmp_path):
+    import pyvista as pv
+
+    from app.atlas.cli import import_scene
+    from app.model.loader import load_scene
+
+    atlas_dir = tmp_path / "atlas"
+    atlas_dir.mkdir()
+    ball = pv.Sphere(radius=30, theta_resolution=120, phi_resolution=120).triangulate()
+    mesh = TriMesh(np.asarray(ball.points, float), np.asarray(ball.faces).reshape(-1, 4)[:, 1:])
+    write_mesh(mesh, atlas_dir / "FMA15900.stl")  # a bladder, nothing to fit nerves to
+    out = tmp_path / "bladder.yaml"
+    report = import_scene(atlas_dir, out, decimate=0.25)
+    assert any(line.startswith("not fitted:") for line in report)
+    assert "decimate: 0.25" in out.read_text()
+    scene = load_scene(out)
+    assert set(n.id for n in scene.drawable()) == {"bladder"}
+    assert scene.mesh("bladder").n_cells < mesh.n_cells * 0.4
+    assert "anterior" in scene.cameras and scene.spread is None

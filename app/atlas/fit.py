@@ -50,6 +50,7 @@ ROBUST = ("sacral_promontory", "pubic_symphysis", "acetabulum_l", "acetabulum_r"
           "ischial_spine_r", "iliac_crest_l", "iliac_crest_r")
 JOIN_MM = 1.0  # a path end this close to another path is a junction
 AGREE_MM = 4.0  # a detector and the model's definition of a landmark agree within this
+OUTLIER_MM = 40.0  # a detection this far from the others' rigid-plus-scale fit is dropped
 
 
 @dataclass
@@ -161,6 +162,7 @@ def fit(atlas: Atlas, scene: Scene, given: dict[str, np.ndarray] | None = None) 
                              if name in model_lm else None)
 
     det = detect(bones, organs, prior)
+    rejected = _implausible(det, model_lm)
     target: dict[str, np.ndarray] = dict(det.points)
     origin = {k: f"detected: {v}" for k, v in det.how.items()}
     source = {k: model_lm[k] for k in target if k in model_lm}
@@ -208,8 +210,34 @@ def fit(atlas: Atlas, scene: Scene, given: dict[str, np.ndarray] | None = None) 
     paths = {nid: NervePath(warp(p.centreline), p.radius) for nid, p in model_paths.items()}
     result = FitResult(warp, sim, names, landmarks, origin, paths, solid_sacrum=False,
                        detection=det)
+    result.notes += [f"{name} was found {dist:.0f} mm from where the other landmarks put it: "
+                     "not used" for name, dist in rejected.items()]
     _correct(result, atlas, model_paths, declared)
     return result
+
+
+def _implausible(det: Detection, model: dict[str, np.ndarray],
+                 limit: float = OUTLIER_MM) -> dict[str, float]:
+    """Drop detections far from where a rigid-plus-scale fit of all the others puts them
+    (one at a time, worst first); a detector fooled by an odd shape must not bend the warp.
+    Returns {name: distance} of those dropped (they are moved to ``det.missing``)."""
+    out: dict[str, float] = {}
+    while True:
+        names = [n for n in det.points if n in model and n != "prostate_bed"]
+        if len(names) < 6:
+            return out
+        src = np.array([model[n] for n in names])
+        dst = np.array([det.points[n] for n in names])
+        sim = fit_similarity(src, dst)
+        res = np.linalg.norm(apply_matrix(sim, src) - dst, axis=1)
+        worst = int(np.argmax(res))
+        if res[worst] <= limit:
+            return out
+        name = names[worst]
+        out[name] = float(res[worst])
+        det.missing[name] = f"found {res[worst]:.0f} mm from where the other landmarks put it"
+        del det.points[name]
+        det.how.pop(name, None)
 
 
 class FitError(ValueError):
@@ -243,10 +271,63 @@ def _smooth(points: np.ndarray, moved: np.ndarray, fixed: np.ndarray, rounds: in
     return pts
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1, strict=True))
+
+
+def _detour(points: np.ndarray, first: int, last: int, solids: Surfaces, exempt: np.ndarray,
+            fixed: np.ndarray, clearance: float) -> np.ndarray | None:
+    """Bend the path smoothly sideways around the bone that points first..last are in.
+
+    Tries sideways shifts (a bump that is flat over the run and fades over ~8 mm on either
+    side) of growing size in eight directions across the path, the way the nearest bone
+    surface points first; returns the first that leaves every point outside the bones.
+    """
+    n = len(points)
+    lo, hi = max(first - 1, 0), min(last + 1, n - 1)
+    tangent = points[hi] - points[lo]
+    if np.linalg.norm(tangent) < 1e-9:
+        return None
+    tangent /= np.linalg.norm(tangent)
+    near, _ = solids.closest(points[first:last + 1])
+    out = (near - points[first:last + 1]).mean(axis=0)
+    out -= (out @ tangent) * tangent
+    if np.linalg.norm(out) < 1e-9:
+        out = np.cross(tangent, [0.0, 0.0, 1.0] if abs(tangent[2]) < 0.9 else [1.0, 0.0, 0.0])
+    e1 = out / np.linalg.norm(out)
+    e2 = np.cross(tangent, e1)
+    s = _arclen(points)
+    dist = np.maximum(np.maximum(s[first] - s, s - s[last]), 0.0)
+    weight = np.exp(-0.5 * (dist / 8.0) ** 2)
+    weight[fixed | exempt] = 0.0
+    weight[[0, -1]] = 0.0
+    span = weight > 0.01
+    if not span[first:last + 1].all():
+        return None  # the run touches a point that must not move
+    for size in (2.0, 4.0, 6.0, 9.0, 12.0, 16.0, 20.0, 25.0):
+        for a in np.radians((0, 45, -45, 90, -90, 135, -135, 180)):
+            d = np.cos(a) * e1 + np.sin(a) * e2
+            trial = points + weight[:, None] * (size + clearance) * d
+            if not solids.contains(trial[span]).any():
+                return trial
+    return None
+
+
 def _push_out(points: np.ndarray, solids: Surfaces, exempt: np.ndarray, clearance: float,
               fixed: np.ndarray, smooth: bool = True) -> tuple[np.ndarray, int]:
+    """Move the path out of the solids: runs of points inside bone are bent around it as a
+    whole where possible (no zig-zags); what remains goes to the nearest surface."""
     pts = points.copy()
     moved_total = np.zeros(len(pts), bool)
+    if smooth and solids.items:
+        inside = solids.contains(pts) & ~exempt
+        for first, last in _runs(inside):
+            trial = _detour(pts, first, last, solids, exempt, fixed, clearance)
+            if trial is not None:
+                moved_total |= np.linalg.norm(trial - pts, axis=1) > 0.05
+                pts = trial
     for _ in range(8):
         moved = np.zeros(len(pts), bool)
         for surf in solids.items:

@@ -189,8 +189,8 @@ def anterior_foramina(sacrum: TriMesh, frame: SacralFrame, prom: np.ndarray,
                    if (g := prior(f"anterior_foramen_s{k}_{s}")) is not None]
         if guesses:
             chosen = [p for p in chosen
-                      if min(np.linalg.norm(p[1] - g) for g in guesses) < 30.0
-                      or min(np.linalg.norm(p[2] - g) for g in guesses) < 30.0]
+                      if min(np.linalg.norm(p[1] - g) for g in guesses) < 45.0
+                      or min(np.linalg.norm(p[2] - g) for g in guesses) < 45.0]
     out: dict[str, np.ndarray] = {}
     chosen.sort(key=lambda p: -(p[1][2] + p[2][2]))
     for k, p in enumerate(chosen[:4], start=1):
@@ -264,8 +264,7 @@ def acetabulum(hip: TriMesh, sign: float, res: float = 1.0) -> tuple[np.ndarray,
 
     The cup is the largest deep pit seen from lateral, anterior and below (where it faces);
     the obturator foramen, a hole, is told apart because almost nothing is seen through the
-    cup.
-    A sphere is fitted to the pit's surface points.
+    cup, and other pits (the iliac fossa) because a sphere fits them worse.
     """
     c = surface_centroid(hip)
     w = np.array([-sign, 0.35, 0.5])
@@ -279,25 +278,26 @@ def acetabulum(hip: TriMesh, sign: float, res: float = 1.0) -> tuple[np.ndarray,
     k = int(round(80.0 / res)) | 1
     labels, n = label(d - max_filter(min_filter(d, k), k) > 8.0)
     rows, cols = view.shape
-    best = None
+    best: tuple[float, np.ndarray, float] | None = None
     for i in range(1, n + 1):
         rr, cc = np.nonzero(labels == i)
         if rr.min() == 0 or cc.min() == 0 or rr.max() == rows - 1 or cc.max() == cols - 1:
             continue
         if seen[rr, cc].mean() < 0.75 or len(rr) * res * res < 300.0:
             continue
-        if best is None or len(rr) > len(best[0]):
-            best = (rr, cc)
+        keep = seen[rr, cc]  # a thin acetabular floor may let light through: fit the walls
+        rr, cc = rr[keep], cc[keep]
+        pts = np.array([view.point(r, c_, z[r, c_]) for r, c_ in zip(rr, cc, strict=True)])
+        centre, radius = _sphere_fit(pts)
+        if not 12.0 < radius < 40.0:
+            continue
+        misfit = float(np.sqrt(np.mean((np.linalg.norm(pts - centre, axis=1) - radius) ** 2)))
+        score = misfit / radius  # the cup is the pit most like a piece of a sphere
+        if best is None or score < best[0]:
+            best = (score, centre, radius)
     if best is None:
         return None
-    rr, cc = best
-    keep = seen[rr, cc]  # a thin acetabular floor may let light through: fit the walls
-    rr, cc = rr[keep], cc[keep]
-    pts = np.array([view.point(r, c_, z[r, c_]) for r, c_ in zip(rr, cc, strict=True)])
-    centre, radius = _sphere_fit(pts)
-    if not 12.0 < radius < 40.0:
-        return None
-    return centre, radius
+    return best[1], best[2]
 
 
 def sciatic_notch(hip: TriMesh, sign: float, res: float = 1.0) -> np.ndarray | None:
