@@ -335,3 +335,21 @@ def test_atlas_without_bones_is_imported_unfitted_and_decimated(tmp_path):
     assert set(n.id for n in scene.drawable()) == {"bladder"}
     assert scene.mesh("bladder").n_cells < mesh.n_cells * 0.4
     assert "anterior" in scene.cameras and scene.spread is None
+
+
+def test_literal_scenario_points_are_carried_but_offsets_are_not():
+    from app.atlas.writer import _warp_points
+
+    class Shift:
+        @staticmethod
+        def point(p):
+            return np.asarray(p) + [0.0, 0.0, 100.0]
+
+    scenario = {"seed": [1, 2, 3], "routes": [{"offset": [4, 0, 0], "segments": [
+        {"point": [0, 0, 0]}, {"node": "sciatic_l", "from": 0.0, "to": [5, 5, 5]}]}]}
+    _warp_points(scenario, Shift())
+    assert scenario["seed"] == [1, 2, 103]
+    assert scenario["routes"][0]["offset"] == [4, 0, 0]
+    assert scenario["routes"][0]["segments"][0]["point"] == [0, 0, 100]
+    assert scenario["routes"][0]["segments"][1]["from"] == 0.0
+    assert scenario["routes"][0]["segments"][1]["to"] == [5, 5, 105]
