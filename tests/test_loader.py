@@ -296,4 +296,6 @@ def test_vtp_mesh_file_in_a_scene(tmp_path):
     first = write_scene(tmp_path, VALID)
     assert main(["mesh", str(first), "nerve_l", "-o", str(tmp_path / "meshes" / "n.vtp")]) == 0
     path = write_scene(tmp_path, VALID.replace("meshes/plate.stl", "meshes/n.vtp"), "b.yaml")
-    assert load_scene(path).mesh("plate").n_cells == load_scene(first).mesh("nerve_l").n_cells
+    plate, nerve = load_scene(path).mesh("plate"), load_scene(first).mesh("nerve_l")
+    assert plate.n_cells == nerve.n_cells
+    np.testing.assert_allclose(plate.point_data["u"], nerve.point_data["u"])  # kept from VTP

@@ -123,7 +123,13 @@ def _read_vtp(path: Path) -> TriMesh:
         return TriMesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64))
     pts = vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64)
     conn = vtk_to_numpy(poly.GetPolys().GetConnectivityArray()).astype(np.int64)
-    return TriMesh(pts, conn.reshape(-1, 3))
+    pd = poly.GetPointData()
+    point_data = {}
+    for i in range(pd.GetNumberOfArrays()):  # keep per-point arrays such as a tube's "u"
+        arr = pd.GetArray(i)
+        if arr is not None and arr.GetName() and arr.GetNumberOfComponents() == 1:
+            point_data[arr.GetName()] = vtk_to_numpy(arr).astype(np.float64)
+    return TriMesh(pts, conn.reshape(-1, 3), point_data)
 
 
 def _surface_of_volume(path: Path) -> TriMesh:
