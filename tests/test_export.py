@@ -282,6 +282,34 @@ def test_case_export_burns_in_captions(case_scene, tmp_path):
     assert not changed[140:260, 300:520].any()  # the middle of the picture is untouched
 
 
+def test_memory_stays_flat_however_long_the_clip(mesh_scene, tmp_path):
+    """Frames stream through a small queue: the peak during rendering is a few frames."""
+    import tracemalloc
+
+    from app.export import ExportOptions, export_clip
+    from app.model.loader import load_scene
+
+    scene = load_scene(mesh_scene)
+    frame_bytes = 160 * 90 * 3
+    peaks = {}
+    for frames in (5, 20, 400):  # the first one pays for lazy imports
+        def progress(p, frames=frames):
+            if p.phase == "rendering" and p.done == 1:
+                tracemalloc.reset_peak()  # scene building is behind us
+            if p.phase == "finishing":
+                peaks[frames] = tracemalloc.get_traced_memory()[1]
+
+        tracemalloc.start()
+        try:
+            export_clip(scene, tmp_path / f"c{frames}.mp4",
+                        ExportOptions(size=(160, 90), fps=100, duration=frames / 100),
+                        progress=progress)
+        finally:
+            tracemalloc.stop()
+    assert peaks[400] < 24 * frame_bytes, peaks  # not 400 frames' worth
+    assert peaks[400] < peaks[20] + 4 * frame_bytes, peaks
+
+
 # -- failures: nothing is left behind --------------------------------------------------------
 @pytest.mark.parametrize("name", ["clip.mp4", "frames", "clip.gif"])
 def test_interrupted_export_leaves_nothing(mesh_scene, tmp_path, name):
