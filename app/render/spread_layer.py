@@ -36,16 +36,32 @@ to upload once; ``uniforms(state)`` gives everything that changes per frame as p
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyvista as pv
-import vtk
+from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkCommonMath import vtkMatrix4x4
+from vtkmodules.vtkRenderingCore import (
+    vtkActor2D,
+    vtkCoordinate,
+    vtkMapper,
+    vtkPolyDataMapper2D,
+    vtkRenderer,
+    vtkTextActor,
+)
 
 from app.render.scene_view import SceneView
 from app.spread.model import Spread, SpreadState
 from app.spread.routes import Route, arrow_path
+
+# The VTK classes used here, by name: ``import vtk`` would load all of VTK (~1 s at start-up).
+vtk = types.SimpleNamespace(**{c.__name__: c for c in (
+    vtkActor2D, vtkCellArray, vtkCoordinate, vtkLookupTable, vtkMapper, vtkMatrix4x4, vtkPoints,
+    vtkPolyData, vtkPolyDataMapper2D, vtkRenderer, vtkTextActor)})
 
 NEVER = 1.0e9  # arrival time of points tumour never reaches (finite, for VTK and browsers)
 
