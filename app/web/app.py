@@ -19,8 +19,8 @@ from app.model.scene import Scene
 from app.web.camera_logic import CameraLogic
 from app.web.engine import ViewerEngine
 from app.web.export_logic import ExportLogic
+from app.web.keys import LOCAL_REF, Spread, View
 from app.web.keys import App as K
-from app.web.keys import Spread, View
 from app.web.share_logic import ShareLogic
 from app.web.structure_logic import StructureLogic
 from app.web.timeline_logic import TimelineLogic
@@ -64,7 +64,8 @@ class ViewerApp:
         self.state = server.state
         self.ctrl = server.controller
         self.engine = ViewerEngine(scene)
-        self.view: Any = None  # the trame-vtk view widget, once the page is built
+        self.view: Any = None  # the browser's vtk.js view (trame-vtk VtkLocalView)
+        self.remote_view: Any = None  # the server's image stream (VtkRemoteView)
         self._push_pending = False
         self._message_seq = 0
         self._scenarios = scenarios(self.engine.path)
@@ -92,7 +93,9 @@ class ViewerApp:
 
         build_ui(self)
         # trame-vtk would send the scene once more on its own at start; push_scene does it
-        self.ctrl.on_server_ready.discard(self.view.update_geometry)
+        self.ctrl.on_server_ready.discard(self.view.update)
+        interactor = self.engine.render_window.GetInteractor()
+        interactor.AddObserver("EndInteractionEvent", self._on_remote_moved)
 
     # -- mode --------------------------------------------------------------------------------
     @property
@@ -100,7 +103,22 @@ class ViewerApp:
         return self.state[View.MODE] == "remote"
 
     def _on_mode(self, **_: Any) -> None:
-        self.push_scene()
+        if self.remote:
+            self.redraw()
+        else:  # the browser's scene may have missed changes made while remote
+            self.push_scene()
+
+    def _on_remote_moved(self, *_: Any) -> None:
+        """The user turned the server's camera (remote mode): no preset is current, and the
+        browser's own camera follows (labels are placed with it)."""
+        with self.state:
+            self.state[View.CAMERA] = ""
+            self.follow_camera()
+
+    def follow_camera(self) -> None:
+        """Every browser's vtk.js camera to the server's (no animation)."""
+        if self.server.protocol:
+            self.server.js_call(LOCAL_REF, "setCamera", self.engine.camera().as_dict())
 
     # -- pushing to browsers -----------------------------------------------------------------
     def push_scene(self) -> None:
@@ -125,13 +143,13 @@ class ViewerApp:
             return
         with self.state:
             with self.engine.serialisable():
-                self.view.update_geometry()
+                self.view.update()
             self.show_spread(self.engine.state_at(self.engine.time))
 
     def redraw(self) -> None:
         """Remote mode: render and stream a new image (local browsers render by themselves)."""
-        if self.view is not None and self.remote and self.server.protocol:
-            self.view.update_image()
+        if self.remote_view is not None and self.remote and self.server.protocol:
+            self.remote_view.update()
 
     def show_spread(self, state: Any) -> None:
         """A moment of the spread to every browser: a few numbers, or an image when remote."""

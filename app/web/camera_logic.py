@@ -169,8 +169,7 @@ class CameraLogic:
             self.app.engine.set_camera(interpolate(a, b, ease(i / n)))
             self.app.redraw()
             await asyncio.sleep(1.0 / REMOTE_FPS)
-        if self.app.view is not None:
-            self.app.view.push_camera()  # the browsers' own cameras follow (labels use them)
+        self.app.follow_camera()  # the browsers' own cameras follow (labels use them)
 
     def current(self) -> dict[str, Any]:
         """The server's camera, for a browser whose scene just arrived or that leaves remote
@@ -178,5 +177,15 @@ class CameraLogic:
         return self.app.engine.camera().as_dict()
 
     def moved(self, camera: dict | None = None) -> None:
-        """The user turned the view by hand: no preset is current any more."""
+        """The user turned the view by hand (``camera``: where the browser's camera is now):
+        no preset is current any more; the server's camera follows, for remote rendering,
+        screenshots and shared links."""
         self.app.state[K.CAMERA] = ""
+        if isinstance(camera, dict):
+            try:
+                cam = Camera(tuple(map(float, camera["position"])),
+                             tuple(map(float, camera["focalPoint"])),
+                             tuple(map(float, camera["viewUp"])), float(camera["viewAngle"]))
+            except (KeyError, TypeError, ValueError):
+                return
+            self.app.engine.set_camera(cam)

@@ -109,10 +109,10 @@ class ViewerEngine:
     def _strip(self) -> None:
         """Draw each surface from triangle strips: the same triangles, a third of the index
         bytes a browser has to fetch before its first frame (8 -> 5.7 MB for the case)."""
-        import vtk
+        from vtkmodules.vtkFiltersCore import vtkStripper
 
         for node_id, actor in self.view.actors.items():
-            stripper = vtk.vtkStripper()
+            stripper = vtkStripper()
             stripper.SetInputData(self.view.polydata[node_id])  # with its arrays (arrival)
             stripper.Update()
             actor.GetMapper().SetInputData(stripper.GetOutput())
@@ -258,17 +258,6 @@ class ViewerEngine:
     def set_camera(self, cam: Camera) -> None:
         apply_camera(self.plotter, CameraPreset("current", cam.position, cam.focal_point,
                                                 cam.view_up, cam.view_angle))
-
-    def project(self, points: dict[str, np.ndarray]) -> dict[str, tuple[float, float] | None]:
-        """Normalised window positions (0..1 from the top left) of world points; None behind."""
-        ren = self.plotter.renderer
-        out: dict[str, tuple[float, float] | None] = {}
-        for key, p in points.items():
-            ren.SetWorldPoint(float(p[0]), float(p[1]), float(p[2]), 1.0)
-            ren.WorldToView()
-            x, y, z = ren.GetViewPoint()
-            out[key] = None if not -1 <= z <= 1 else ((x + 1) / 2, 1 - (y + 1) / 2)
-        return out
 
     # -- pictures --------------------------------------------------------------------------
     def screenshot(self, size: tuple[int, int]) -> np.ndarray:

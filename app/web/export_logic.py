@@ -8,8 +8,6 @@ of finished jobs, by plain name.
 from __future__ import annotations
 
 import asyncio
-import calendar
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +22,6 @@ ROUTE = "/exports"
 POLL_S = 0.5
 FORMATS = ("mp4", "webm", "gif")
 SIZES = ("640x360", "1280x720", "1920x1080")
-
-
-def _end_of_stage(start: str) -> str:
-    return start
 
 
 class ExportLogic:
@@ -146,8 +140,3 @@ class ExportLogic:
                 "Content-Disposition": f'attachment; filename="{path.name}"'})
 
         wslink_server.app.add_routes([web.get(ROUTE + "/{name}", download)])
-
-
-def month_label(date: str) -> str:
-    d = dt.date.fromisoformat(date[:10])
-    return f"{calendar.month_abbr[d.month]} {d.year}"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
-# The trame-vtk view is created with namespace "view": it owns viewMode, viewScene, viewId.
-VIEW_NAMESPACE: Final = "view"
+# The trame-vtk views' refs: the browser's own (vtk.js) view, always there, and the server's
+# image stream, mounted over it in remote mode only (so that local mode costs no server render).
+LOCAL_REF: Final = "view"
+REMOTE_REF: Final = "view_remote"
 
 
 class App:
@@ -25,10 +27,9 @@ class App:
 
 
 class View:
-    MODE: Final = f"{VIEW_NAMESPACE}Mode"  # "local" (vtk.js) | "remote" (server images)
+    MODE: Final = "viewMode"  # "local" (vtk.js) | "remote" (server images)
     LABELS: Final = "view_labels"  # labels on key structures shown
     LABEL_ANCHORS: Final = "view_label_anchors"  # [{id, text, pos: [x, y, z]}]
-    LABEL_POS: Final = "view_label_pos"  # remote mode: {id: [x, y] normalised} or None
     CAMERA: Final = "view_camera"  # the preset last chosen, "" once the user moved
     PRESETS: Final = "view_presets"  # [{name, label, key}]
     CAMERA_GOTO: Final = "view_goto"  # {seq, camera: {position, focalPoint, viewUp, viewAngle}}

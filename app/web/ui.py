@@ -14,7 +14,7 @@ from trame.widgets import vtk as vtk_widgets
 from trame.widgets import vuetify3 as v3
 
 from app.web import export_ui, share_ui, structure_ui, timeline_ui
-from app.web.keys import VIEW_NAMESPACE, App, Timeline, View
+from app.web.keys import LOCAL_REF, REMOTE_REF, App, Timeline, View
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
@@ -46,13 +46,13 @@ def build_ui(app: ViewerApp) -> None:
         with v3.VMain(classes="ps-main"):
             with html.Div(classes="ps-stage"):
                 with html.Div(classes="ps-view", id="view3d"):
-                    app.view = vtk_widgets.VtkRemoteLocalView(
-                        app.engine.render_window, namespace=VIEW_NAMESPACE, mode="local",
-                        interactive_ratio=1, interactive_quality=70, still_quality=95,
-                        EndAnimation="trigger('cam_moved')",
-                    )
-                    # remote mode: after each drag, the browser's camera follows the server's
-                    app.view.push_remote_camera_on_end_interaction()
+                    app.view = vtk_widgets.VtkLocalView(
+                        app.engine.render_window, ref=LOCAL_REF,
+                        EndAnimation="window.pelvic.cameraMoved()")
+                    with html.Div(v_if=f"{View.MODE} === 'remote'", classes="ps-remote"):
+                        app.remote_view = vtk_widgets.VtkRemoteView(
+                            app.engine.render_window, ref=REMOTE_REF, interactive_ratio=1,
+                            interactive_quality=70, still_quality=95)
                     _overlays()
                 with html.Div(v_if=App.HAS_SPREAD):
                     timeline_ui.build()

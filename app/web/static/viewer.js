@@ -25,8 +25,7 @@
   // -- the browser's vtk.js view -------------------------------------------------------------
   /** The vtk.js side of trame-vtk's local view (renderer, synchronizer context). */
   P.localView = function () {
-    const rl = T() && T().refs && T().refs.view;
-    const lv = rl && rl.localViewRef;
+    const lv = T() && T().refs && T().refs.view;
     const inst = lv && lv.$;
     return (inst && inst.provides && inst.provides.view) || null;
   };
@@ -110,7 +109,6 @@
   function afterSync(v) {
     headlightsFollowCamera(v);
     P.applySpread();
-    P.applyLooksToLabels();
     if (!announced && v.renderer && v.renderer.getActors().length) {
       announced = true;
       // the server's camera, not vtk.js's reset one (which starts zoomed in)
@@ -225,6 +223,18 @@
     requestAnimationFrame(step);
   }
 
+  /** The user turned the browser's camera: the server's follows (remote mode, screenshots,
+   * shared links) and no preset is current. */
+  P.cameraMoved = function () {
+    const v = P.localView();
+    if (!v || !v.renderer) return;
+    const cam = v.renderer.getActiveCamera();
+    trigger("cam_moved", [{
+      position: cam.getPosition(), focalPoint: cam.getFocalPoint(),
+      viewUp: cam.getViewUp(), viewAngle: cam.getViewAngle(),
+    }]);
+  };
+
   /** Take the server's camera (vtk.js resets its own to a close-up when a scene arrives). */
   P.syncCamera = async function () {
     const camera = await trigger("cam_current");
@@ -250,8 +260,6 @@
     const f = 1 / Math.tan((cam.getViewAngle() * Math.PI) / 360);
     return [0.5 + (0.5 * f * dot(w, r)) / (z * aspect), 0.5 - (0.5 * f * dot(w, u)) / z];
   }
-
-  P.applyLooksToLabels = function () {};
 
   function placeLabels() {
     requestAnimationFrame(placeLabels);
