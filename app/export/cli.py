@@ -40,6 +40,12 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
                          quality=args.quality, captions=args.captions)
 
 
+def human_bytes(n: int) -> str:
+    if n < 1000:
+        return f"{n} bytes"
+    return f"{n / 1e3:.1f} kB" if n < 1_000_000 else f"{n / 1e6:.1f} MB"
+
+
 def run_export(args: argparse.Namespace) -> int:
     from app.model.loader import load_scene, resolve_scene_path
 
@@ -74,7 +80,8 @@ def run_export(args: argparse.Namespace) -> int:
         raise
     w, h = result.size
     print(f"wrote {result.path}: {result.frames} frames, {w}x{h}, {result.fps:g} fps, "
-          f"{result.frames / result.fps:.1f} s, {result.bytes / 1e6:.1f} MB "
-          f"(rendered at {result.render_fps:.1f} frames/s)", file=sys.stderr)
+          f"{result.frames / result.fps:.1f} s, {human_bytes(result.bytes)}; took "
+          f"{result.seconds:.1f} s ({result.render_fps:.1f} frames/s once the scene was built)",
+          file=sys.stderr)
     print(result.path)
     return 0

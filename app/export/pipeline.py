@@ -95,12 +95,14 @@ class ExportResult:
     frames: int
     size: tuple[int, int]
     fps: float
-    seconds: float  # wall time of the export
+    seconds: float  # wall time of the export, scene building included
     bytes: int
+    rendering_s: float = 0.0  # from the first frame to the finished file
 
     @property
     def render_fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
+        """Frames per second from the first frame to the finished file."""
+        return self.frames / self.rendering_s if self.rendering_s > 0 else 0.0
 
 
 # -- the output file -----------------------------------------------------------------------
@@ -349,7 +351,9 @@ def export_clip(scene: Scene, out: Path | str, options: ExportOptions,
         if writer is not None:
             writer.abort()
         if sink is not None:
-            sink.abort()
+            sink.abort()  # also unblocks a writer stuck in a pipe write
+        if writer is not None and writer.is_alive():
+            writer.join(timeout=10)  # no frame may land after the temp is gone
         target.discard()
         if isinstance(exc, EncoderError):
             raise UserError(f"{out}: {exc}") from None
@@ -360,11 +364,13 @@ def export_clip(scene: Scene, out: Path | str, options: ExportOptions,
         if frames is not None:
             frames.close()
         cleanup.close()
-    seconds = time.perf_counter() - started
+    now = time.perf_counter()
+    seconds, rendering_s = now - started, now - first_frame[0]
     report(plan.n_frames, "done")
     size_bytes = (sum(p.stat().st_size for p in out.iterdir()) if out.is_dir()
                   else out.stat().st_size)
-    return ExportResult(out, fmt, plan.n_frames, options.size, plan.fps, seconds, size_bytes)
+    return ExportResult(out, fmt, plan.n_frames, options.size, plan.fps, seconds, size_bytes,
+                        rendering_s)
 
 
 def _palette_samples(frames: ClipFrames, plan: ClipPlan,

@@ -33,6 +33,7 @@ class TerminalProgress:
         self.line_every_s = line_every_s
         self._last = -1e9
         self._drawn = False
+        self._width = 0
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
@@ -45,7 +46,9 @@ class TerminalProgress:
             what = "finishing…" if p.phase == "finishing" else f"ETA {format_eta(p.eta_s)}"
             line = (f"\r{self.label} [{bar}] {p.fraction:4.0%}  {p.done}/{p.total}  "
                     f"{p.fps:5.1f} fps  {what}")
-            self.stream.write(line + ("\n" if p.phase == "done" else ""))
+            pad = " " * max(0, self._width - len(line))  # wipe a longer previous line
+            self._width = len(line)
+            self.stream.write(line + pad + ("\n" if p.phase == "done" else ""))
             self._drawn = p.phase != "done"
         else:
             if p.phase == "rendering" and now - self._last < self.line_every_s and p.done:
