@@ -351,4 +351,6 @@ def _last_message(log: Path) -> str:
     for line in reversed(lines):
         if line.startswith("pelvic-spread:"):
             return line.removeprefix("pelvic-spread:").strip()
-    return lines[-1].strip() if lines else ""
+        if line.startswith("pelvic-spread "):  # argparse: "pelvic-spread export: error: ..."
+            return line
+    return ""
