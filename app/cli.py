@@ -205,14 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scene", nargs="?", help=scene_help)
     s.add_argument("-o", "--output", required=True,
                    help=".mp4 (H.264), .webm (VP9), .gif, or a folder for numbered PNGs")
-    s.add_argument("--size", default="1920x1080")
-    s.add_argument("--fps", type=float, default=30.0)
-    s.add_argument("--from", dest="start", metavar="T|DATE")
-    s.add_argument("--to", dest="end", metavar="T|DATE")
-    s.add_argument("--duration", type=float, help="clip length in seconds")
+    s.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
+    s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    s.add_argument("--from", dest="start", metavar="T|DATE",
+                   help="start: animation seconds or YYYY-MM[-DD] (default: the beginning)")
+    s.add_argument("--to", dest="end", metavar="T|DATE", help="end (default: the end)")
+    s.add_argument("--duration", type=float, metavar="SECONDS",
+                   help="clip length: stretches the range (default: its own length)")
     s.add_argument("--camera", default="anterior", help="preset name, or 'orbit'")
     s.add_argument("--quality", type=int, default=None, help="0 (small) .. 10 (best)")
-    s.add_argument("--captions", action=argparse.BooleanOptionalAction, default=True)
+    s.add_argument("--captions", action=argparse.BooleanOptionalAction, default=True,
+                   help="burn in date, stage, caption, PSA, legend and credit (default: on)")
     s.add_argument("--progress-file", help=argparse.SUPPRESS)  # JSON progress for app.export.jobs
     s.set_defaults(func=cmd_export)
 
