@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,7 +70,10 @@ def _read_meshio(path: Path) -> TriMesh:
         raise MeshFileError("is empty (0 bytes)")
     try:
         # meshio prints warnings for some files; keep the terminal clean.
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with (contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()),
+              warnings.catch_warnings()):
+            # meshio's binary-STL size check overflows harmlessly on ASCII files.
+            warnings.simplefilter("ignore", RuntimeWarning)
             m = meshio.read(path)
     except Exception as exc:  # meshio raises many types for malformed files
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
