@@ -162,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
                                      args=["--no-sandbox", "--disable-background-networking"])
         # 1. serve start -> first 3D frame (browser already open); the median of a few runs,
         # since other work on a shared machine makes single runs vary by seconds
-        firsts, printed = [], []
+        firsts, printed, marks = [], [], []
         for run in range(args.runs):
             serve = Serve([sys.executable, "-m", "app", "serve", "--port", "0", *scene])
             page = Page(browser, serve.url)
             firsts.append(page.call("() => window.pelvic.firstFrameAt") / 1000.0 - serve.t0)
             printed.append(serve.printed_at - serve.t0)
+            marks.append(page.call("() => window.pelvic.marks"))
             if run < args.runs - 1:
                 page.page.close()
                 serve.stop()
@@ -200,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  first 3D frame after `serve` start           {first:10.2f} s   "
           f"(median of {len(firsts)}: {', '.join(f'{x:.2f}' for x in firsts)}; address "
           f"printed at {statistics.median(printed):.2f} s; target 5 s)")
+    m = marks[firsts.index(first)] if first in firsts else marks[-1]
+    print(f"    in the page of the median run (ms after it opened): connected "
+          f"{m.get('connected')}, geometry in {m.get('geometryIn')}, first frame "
+          f"{m.get('firstFrame')}")
     print("websocket bytes received per animation frame during playback:")
     print(row("local: browser applies the spread itself", local))
     print(row("remote: server renders, streams images", remote))

@@ -288,3 +288,24 @@ def test_screenshot_is_a_png_of_the_view(app):
     assert img.size == (640, 360)
     a = np.asarray(img.convert("RGB"))
     assert a.std() > 10  # not blank
+
+
+def test_a_scenario_switch_and_back_draws_what_a_fresh_start_draws(app):
+    from app.web.engine import ViewerEngine
+
+    t = app.engine.spread.time_of_date("2013-12-01")
+    app.state[App.SCENARIO] = "conus_route"
+    flush(app)
+    app.state[App.SCENARIO] = "bilateral_plexopathy"
+    flush(app)
+    app.timeline.seek(t)
+    app.camera.goto("anterior", animate=False)
+    flush(app)
+    fresh = ViewerEngine(DEFAULT_SCENE)
+    try:
+        fresh.set_time(t)
+        want = fresh.screenshot((480, 270)).astype(int)
+    finally:
+        fresh.close()
+    got = app.engine.screenshot((480, 270)).astype(int)
+    assert np.abs(got - want).mean() < 0.5

@@ -59,16 +59,21 @@ class ViewerApp:
     """Everything one server process shows. Its state is shared by every connected browser."""
 
     def __init__(self, server: Any, scene: Scene | Path | str,
-                 export_dir: Path | str | None = None):
+                 export_dir: Path | str | None = None, build_later: bool = False):
+        """``build_later``: build the 3D scene once the server listens, in a worker thread,
+        while browsers load the page (their first frame comes about a second sooner)."""
         self.server = server
         self.state = server.state
         self.ctrl = server.controller
-        self.engine = ViewerEngine(scene)
+        self._scene_arg = scene
+        self.loaded = not build_later
+        self._after_load: list[Any] = []
+        self.engine = ViewerEngine(None if build_later else scene)
         self.view: Any = None  # the browser's vtk.js view (trame-vtk VtkLocalView)
         self.remote_view: Any = None  # the server's image stream (VtkRemoteView)
         self._push_pending = False
         self._message_seq = 0
-        self._scenarios = scenarios(self.engine.path)
+        self._scenarios = scenarios(self._scene_path())
         self.state.update({
             K.SCENARIOS: [{"value": s["value"], "title": s["title"]} for s in self._scenarios],
             K.MESSAGES: [],
@@ -87,7 +92,7 @@ class ViewerApp:
         self.ctrl.trigger("app_screenshot")(self.screenshot)
         self.ctrl.on_server_ready.add(self._on_ready)
         self._reset_for_scene()
-        self.state[K.SCENARIO] = self.engine.path.stem
+        self.state[K.SCENARIO] = self._scene_path().stem
 
         from app.web.ui import build_ui
 
@@ -96,6 +101,37 @@ class ViewerApp:
         self.ctrl.on_server_ready.discard(self.view.update)
         interactor = self.engine.render_window.GetInteractor()
         interactor.AddObserver("EndInteractionEvent", self._on_remote_moved)
+
+    def _scene_path(self) -> Path:
+        s = self._scene_arg
+        return Path(s.path if isinstance(s, Scene) else s).resolve()
+
+    async def _build(self) -> None:
+        """The deferred build: actors in a worker thread (no browser sees this plotter yet),
+        then the page's state and the first push on the event loop."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, self.engine.load, self._scene_arg)
+        except Exception as exc:  # a scene that validated but cannot be built: say so
+            log.exception("cannot build the scene")
+            with self.state:
+                self.message(f"cannot build the scene: {exc}", "error")
+            return
+        with self.state:
+            self.loaded = True
+            self._reset_for_scene()
+        self.push_scene()
+        pending, self._after_load = self._after_load, []
+        for fn in pending:
+            with self.state:
+                fn()
+
+    def when_loaded(self, fn: Any) -> None:
+        """Run ``fn`` now, or once the deferred build is done (a link opened at start-up)."""
+        if self.loaded:
+            fn()
+        else:
+            self._after_load.append(fn)
 
     # -- mode --------------------------------------------------------------------------------
     @property
@@ -127,7 +163,8 @@ class ViewerApp:
         Several changes in one go (a reset, a shared link) make one push: it runs once the
         current handler is done.
         """
-        if self.view is None or not self.server.protocol or self._push_pending:
+        if (self.view is None or not self.server.protocol or self._push_pending
+                or not self.loaded):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -167,7 +204,13 @@ class ViewerApp:
             self.push_scene()
 
     def _on_ready(self, **_: Any) -> None:
-        self.push_scene()
+        if self.loaded:
+            self.push_scene()
+        else:
+            # the empty scene first: a browser that mounts its view now takes this render
+            # window's id and so receives the real scene when it comes
+            self.view.update()
+            asyncio.ensure_future(self._build())
 
     # -- scenario ----------------------------------------------------------------------------
     def _reset_for_scene(self, keep_date: str | None = None) -> None:
@@ -195,6 +238,8 @@ class ViewerApp:
         return True
 
     def _on_scenario(self, **_: Any) -> None:
+        if not self.loaded:  # the first scene is still being built
+            return
         name = self.state[K.SCENARIO]
         if name == self.engine.path.stem:
             return

@@ -69,30 +69,40 @@ def parse_hex(text: str) -> tuple[float, float, float]:
 class ViewerEngine:
     """A scene in an offscreen plotter, ready to be shown by a local or a remote view."""
 
-    def __init__(self, scene: Scene | Path | str, size: tuple[int, int] = (1280, 800)):
+    def __init__(self, scene: Scene | Path | str | None,
+                 size: tuple[int, int] = (1280, 800)):
+        """``scene`` None: an empty scene for now (``load`` builds the real one later)."""
         self.plotter = make_plotter(size, off_screen=True)
         self.scene: Scene
         self.view: SceneView
         self.layer: Any = None
         self.time = 0.0
         self._scenes: dict[Path, Scene] = {}
-        if isinstance(scene, Scene):
-            self._scenes[Path(scene.path).resolve()] = scene
-            scene = scene.path
-        self.load(scene)
+        self._strips: dict[str, Any] = {}  # node id -> the strips its actor draws
+        self.load(scene if scene is not None else empty_scene())
 
     # -- scene -----------------------------------------------------------------------------
-    def load(self, scene_path: Path | str) -> Scene:
+    def load(self, scene: Scene | Path | str) -> Scene:
         """Show another scene (a scenario switch); the plotter and its window stay.
         Scenes are loaded once and kept (switching back is instant)."""
-        path = Path(scene_path).resolve()
+        if isinstance(scene, Scene):
+            path = Path(scene.path).resolve()
+            self._scenes.setdefault(path, scene)
+        else:
+            path = Path(scene).resolve()
         scene = self._scenes.get(path)
         if scene is None:
             scene = load_scene(path)  # SceneError before anything is torn down
             self._scenes[path] = scene
-        self._clear()
-        self.scene = scene
-        self.view = SceneView(scene, self.plotter)
+        if self._same_anatomy(scene):
+            self._drop_layer()  # same surfaces: keep their actors, redo only the spread
+            self.scene = scene
+            self.view.scene = scene
+        else:
+            self._clear()
+            self.scene = scene
+            self.view = SceneView(scene, self.plotter)
+            self._strips = {}
         self.layer = None
         if scene.spread is not None:
             from app.render.spread_layer import SpreadLayer
@@ -101,21 +111,63 @@ class ViewerEngine:
             # (vtk.js) and remote (VTK) views draw exactly the same 3D scene.
             self.layer = SpreadLayer(self.view, scene.spread, legend=False, label=False)
         self._strip()
-        self.set_camera(Camera.of_preset(camera_for(scene, "anterior")))
+        if scene.nodes:
+            self.set_camera(Camera.of_preset(camera_for(scene, "anterior")))
         self.time = self.spread.duration if self.spread is not None else 0.0
         self.set_time(self.time)
         return scene
 
+    def _same_anatomy(self, scene: Scene) -> bool:
+        """The scenarios of one case share their anatomy: then a switch needs no new surfaces
+        (and a browser fetches only the new spread, not the whole scene again)."""
+        if not hasattr(self, "view") or not self.scene.nodes:
+            return False
+        mine = {n.id: n.geometry for n in self.scene.drawable()}
+        theirs = {n.id: n.geometry for n in scene.drawable()}
+        return mine == theirs and all(
+            self.scene.nodes[i].path is scene.nodes[i].path or (
+                self.scene.nodes[i].path is not None and scene.nodes[i].path is not None
+                and np.array_equal(self.scene.nodes[i].path.centreline,
+                                   scene.nodes[i].path.centreline))
+            for i in mine)
+
+    def _drop_layer(self) -> None:
+        """Take the spread layer away, leaving the scene's own actors as the scene file has
+        them (the next layer reads their colours)."""
+        if self.layer is None:
+            return
+        if self.layer.overlay is not None:
+            self.layer.overlay.RemoveAllViewProps()
+            self.plotter.render_window.RemoveRenderer(self.layer.overlay)
+        for node_id, actor in self.view.actors.items():
+            actor.GetMapper().SetScalarVisibility(False)
+            self.view.set_color(node_id, self.scene.nodes[node_id].color)
+            if "arrival" in self.view.polydata[node_id].point_data:
+                del self.view.polydata[node_id].point_data["arrival"]
+        self.layer = None
+
     def _strip(self) -> None:
         """Draw each surface from triangle strips: the same triangles, a third of the index
-        bytes a browser has to fetch before its first frame (8 -> 5.7 MB for the case)."""
+        bytes a browser has to fetch before its first frame (8 -> 5.7 MB for the case).
+        Strips are made once per surface; a new spread only refreshes their arrival times."""
         from vtkmodules.vtkFiltersCore import vtkStripper
 
         for node_id, actor in self.view.actors.items():
-            stripper = vtkStripper()
-            stripper.SetInputData(self.view.polydata[node_id])  # with its arrays (arrival)
-            stripper.Update()
-            actor.GetMapper().SetInputData(stripper.GetOutput())
+            poly = self.view.polydata[node_id]
+            strip = self._strips.get(node_id)
+            if strip is None:
+                stripper = vtkStripper()
+                stripper.SetInputData(poly)  # points (and their order) pass through unchanged
+                stripper.Update()
+                strip = stripper.GetOutput()
+                self._strips[node_id] = strip
+                actor.GetMapper().SetInputData(strip)
+            data = strip.GetPointData()
+            data.RemoveArray("arrival")
+            arrival = poly.GetPointData().GetArray("arrival")
+            if arrival is not None:
+                data.AddArray(arrival)
+            strip.Modified()
 
     def _clear(self) -> None:
         if self.layer is not None and self.layer.overlay is not None:
@@ -273,6 +325,12 @@ class ViewerEngine:
 
     def close(self) -> None:
         self.plotter.close()
+
+
+def empty_scene() -> Scene:
+    """A scene with nothing in it: what the page shows while the real one is being built."""
+    return Scene(path=Path("(loading)"), name="", description="", nodes={}, cameras={},
+                 landmarks={})
 
 
 def _compact(entry: dict[str, Any]) -> list[float]:

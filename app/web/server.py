@@ -57,10 +57,11 @@ class _NoDisconnects(logging.Filter):
 
 
 def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
-                name: str = "pelvic-spread") -> tuple[Any, Any]:
+                name: str = "pelvic-spread", build_later: bool = False) -> tuple[Any, Any]:
     """A trame server with the viewer on it (not started): ``(server, app)``.
 
-    Raises SceneError for a bad scene before anything is served.
+    Raises SceneError for a bad scene before anything is served. ``build_later``: the 3D
+    scene is built once the server listens (see ``ViewerApp``).
     """
     path = resolve_scene_path(scene_arg)
     scene = load_scene(path)  # fail early, with FILE:LINE messages
@@ -69,21 +70,23 @@ def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
     from app.web.app import ViewerApp
 
     server = get_server(name, client_type="vue3")
-    app = ViewerApp(server, scene, export_dir=export_dir)
+    app = ViewerApp(server, scene, export_dir=export_dir, build_later=build_later)
     return server, app
 
 
 def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
           open_browser: bool = False) -> int:
     """Serve the viewer until interrupted; prints the address once it is listening."""
-    server, app = make_server(scene_arg, os.environ.get("PELVIC_SPREAD_EXPORTS"))
+    server, app = make_server(scene_arg, os.environ.get("PELVIC_SPREAD_EXPORTS"),
+                              build_later=True)
     if port == 0:
         port = free_port(host)
 
     def announce(**_: Any) -> None:
         quiet_disconnects()
         real = server.port or port
-        print(f"Serving {app.engine.scene.name} at {url_for(host, real)}", flush=True)
+        name = app._scene_arg.name  # the validated scene (its actors may still be building)
+        print(f"Serving {name} at {url_for(host, real)}", flush=True)
 
     server.controller.on_server_ready.add(announce)
     argv = sys.argv

@@ -58,11 +58,11 @@ class ShareLogic:
     # -- in --------------------------------------------------------------------------------
     def apply_query(self, query: str) -> None:
         view, problems = ViewState.from_query(str(query or ""))
-        self.apply(view, problems, source="link")
+        self.app.when_loaded(lambda: self.apply(view, problems, source="link"))
 
     def apply_json(self, text: str) -> None:
         view, problems = ViewState.from_json(text or "")
-        self.apply(view, problems, source="view file")
+        self.app.when_loaded(lambda: self.apply(view, problems, source="view file"))
 
     def apply(self, view: ViewState, problems: list[str] | None = None,
               source: str = "view") -> list[str]:
