@@ -33,10 +33,11 @@ class ShareLogic:
         s = self.app.state
         preset = s[View.CAMERA]
         camera: str | Camera = preset if preset else self.app.engine.camera()
-        has_time = self.app.engine.spread is not None
+        time, date = self._moment()
         return ViewState(
             scenario=s[App.SCENARIO],
-            time=float(s[Timeline.TIME]) if has_time else None,
+            time=time,
+            date=date,
             camera=camera,
             hidden=tuple(s[Structure.HIDDEN] or ()),
             isolated=s[Structure.ISOLATED] or None,
@@ -45,6 +46,18 @@ class ShareLogic:
             mode=s[View.MODE],
             labels=bool(s[View.LABELS]),
         )
+
+    def _moment(self) -> tuple[float | None, str | None]:
+        """(time, None), or (None, date) when the time is the start of a day (stages and
+        events are): ``date=2013-08-01`` reads better in a link than 35.9968..."""
+        spread = self.app.engine.spread
+        if spread is None:
+            return None, None
+        t = float(self.app.state[Timeline.TIME])
+        date = spread.date_of_time(t)
+        if abs(spread.time_of_date(date) - t) < 1e-9:
+            return None, date
+        return t, None
 
     def refresh(self) -> str:
         """The current view as a query string (also put in state for the Share dialog)."""
