@@ -184,6 +184,20 @@ def test_captions_and_legend_are_drawn_where_expected(size):
     assert len(overlay._cache) == 2
 
 
+def test_caption_layout_matches_its_reference():
+    """The burned-in panel, legend and credit at 1280x720 on a plain picture (no anatomy)."""
+    from tests.conftest import REFERENCES
+    from tests.imagecmp import compare
+
+    frame = np.full((720, 1280, 3), 200, np.uint8)
+    overlay = cap.CaptionOverlay((1280, 720), credit=(
+        'Case and mechanism from "Bilateral lumbosacral plexopathy in prostate cancer", '
+        "J Neurosurg 122, April 2015 (doi 10.3171/2014.12.JNS141339), Figure 5 and Video 1. "
+        "Captions are our own summary."))
+    overlay.draw(frame, _state())
+    compare(frame, REFERENCES / "export_captions_1280x720.png", max_mean=1.0)
+
+
 def test_captions_fall_back_to_pillows_font(monkeypatch):
     assert cap.font_path() is not None, "DejaVu Sans should be found on this machine"
     monkeypatch.setattr(cap, "font_path", lambda bold=False: None)
