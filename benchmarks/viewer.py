@@ -165,10 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         firsts, printed, marks = [], [], []
         for run in range(args.runs):
             serve = Serve([sys.executable, "-m", "app", "serve", "--port", "0", *scene])
-            page = Page(browser, serve.url)
-            firsts.append(page.call("() => window.pelvic.firstFrameAt") / 1000.0 - serve.t0)
-            printed.append(serve.printed_at - serve.t0)
-            marks.append(page.call("() => window.pelvic.marks"))
+            try:
+                page = Page(browser, serve.url)
+                firsts.append(page.call("() => window.pelvic.firstFrameAt") / 1000.0
+                              - serve.t0)
+                printed.append(serve.printed_at - serve.t0)
+                marks.append(page.call("() => window.pelvic.marks"))
+            except BaseException:
+                serve.stop()
+                raise
             if run < args.runs - 1:
                 page.page.close()
                 serve.stop()
