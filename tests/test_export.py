@@ -178,10 +178,12 @@ def test_captions_and_legend_are_drawn_where_expected(size):
     assert not changed[h // 3: 2 * h // 3, w // 2:].any()  # the middle stays the picture
     # legible: the caption text is at least 16 px high at 720p, scaled up at 1080p
     assert cap.load_font(overlay.px(17)).size >= 16 * min(w / 1280, h / 720)
-    # drawn once per distinct caption, then reused
-    assert overlay.patches(cap.caption_text(_state())) is not overlay.patches(
-        cap.caption_text(_state(date="2014-04-02")))
-    assert len(overlay._cache) == 2
+    # text is drawn once per stage and once per month, then reused
+    nov = overlay.patches(cap.caption_text(_state()))
+    apr = overlay.patches(cap.caption_text(_state(date="2014-04-02")))
+    assert nov[-2] is apr[-2] and nov[-1] is not apr[-1]  # one panel, two dates
+    assert overlay.patches(cap.caption_text(_state(date="2014-04-20")))[-1] is apr[-1]
+    assert len(overlay._cache) == 3
 
 
 def test_caption_layout_matches_its_reference():

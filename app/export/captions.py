@@ -9,6 +9,7 @@ patches are blended onto the picture, which keeps captions off the critical path
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import importlib.util
 import re
@@ -157,26 +158,39 @@ class CaptionOverlay:
         self.credit = first_sentence(credit)
         self.legend = tuple(legend)
         self.max_cached = max_cached
-        self._cache: OrderedDict[CaptionText, list[Patch]] = OrderedDict()
+        self._cache: OrderedDict[Any, list[Patch]] = OrderedDict()
         self._fixed: list[Patch] | None = None
 
     def px(self, value: float) -> int:
         return max(1, int(round(value * self.s)))
 
     def patches(self, text: CaptionText) -> list[Patch]:
-        """The patches for ``text`` (drawn once, then cached)."""
+        """The patches for ``text``, each drawn once, then cached.
+
+        The panel (title, caption, PSA, source) changes with the stage; the date, drawn over
+        it, changes monthly: keeping them apart keeps text drawing rare.
+        """
         if self._fixed is None:
             self._fixed = [p for p in (self._legend_patch(), self._credit_patch())
                            if p is not None]
-        found = self._cache.get(text)
+        panel_key = dataclasses.replace(text, date="date" if text.date else "")
+        out = list(self._fixed)
+        out += self._cached(panel_key, lambda: self._caption_patch(panel_key))
+        if text.date:
+            out += self._cached(text.date, lambda: self._date_patch(text.date))
+        return out
+
+    def _cached(self, key: Any, make: Any) -> list[Patch]:
+        found = self._cache.get(key)
         if found is None:
-            found = [p for p in (self._caption_patch(text),) if p is not None]
-            self._cache[text] = found
+            patch = make()
+            found = [patch] if patch is not None else []
+            self._cache[key] = found
             if len(self._cache) > self.max_cached:
                 self._cache.popitem(last=False)
         else:
-            self._cache.move_to_end(text)
-        return self._fixed + found
+            self._cache.move_to_end(key)
+        return found
 
     def draw(self, frame: np.ndarray, state: Any) -> np.ndarray:
         """Burn the captions for ``state`` into ``frame`` in place; returns it."""
@@ -200,8 +214,8 @@ class CaptionOverlay:
         width = min(max(int(self.width * 0.36), self.px(420)), self.width - 2 * margin)
         inner = width - 2 * pad
         lines: list[tuple[str, Any, tuple[int, int, int], int]] = []  # text, font, colour, gap
-        if text.date:
-            lines.append((text.date, load_font(self.px(34), True), TEXT_RGB, self.px(6)))
+        if text.date:  # room for the date, drawn by _date_patch
+            lines.append(("", self._date_font(), TEXT_RGB, self.px(6)))
         if text.title:
             font = load_font(self.px(22), True)
             lines += [(ln, font, TEXT_RGB, self.px(4)) for ln in wrap(text.title, font, inner, 2)]
@@ -222,6 +236,20 @@ class CaptionOverlay:
             draw.text((pad, y), ln, font=font, fill=rgb + (255,))
             y += h
         return Patch.from_image(img, margin, margin)
+
+    def _date_font(self) -> Any:
+        return load_font(self.px(34), True)
+
+    def _date_patch(self, date: str) -> Patch:
+        """The date alone (text coverage as alpha), placed on the panel's first line."""
+        font = self._date_font()
+        pad, margin = self.px(16), self.px(24)
+        size = (int(font.getlength(date)) + 2, line_height(font))
+        mask = Image.new("L", size, 0)
+        ImageDraw.Draw(mask).text((0, 0), date, font=font, fill=255)
+        img = Image.new("RGBA", size, TEXT_RGB + (0,))
+        img.putalpha(mask)
+        return Patch.from_image(img, margin + pad, margin + pad)
 
     def _legend_patch(self) -> Patch | None:
         if not self.legend:
