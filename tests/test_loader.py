@@ -299,3 +299,11 @@ def test_vtp_mesh_file_in_a_scene(tmp_path):
     plate, nerve = load_scene(path).mesh("plate"), load_scene(first).mesh("nerve_l")
     assert plate.n_cells == nerve.n_cells
     np.testing.assert_allclose(plate.point_data["u"], nerve.point_data["u"])  # kept from VTP
+
+
+def test_camera_hide_list_names_existing_nodes(tmp_path):
+    text = VALID.replace("view_up: [0, 0, 1]}", "view_up: [0, 0, 1], hide: [plate]}")
+    scene = load_scene(write_scene(tmp_path, text))
+    assert scene.cameras["anterior"].hide == ("plate",)
+    line, msg = only_problem(write_scene(tmp_path, text.replace("hide: [plate]", "hide: [pelvis]")))
+    assert line == 21 and "unknown node 'pelvis'" in msg

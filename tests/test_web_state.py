@@ -309,3 +309,15 @@ def test_a_scenario_switch_and_back_draws_what_a_fresh_start_draws(app):
         fresh.close()
     got = app.engine.screenshot((480, 270)).astype(int)
     assert np.abs(got - want).mean() < 0.5
+
+
+def test_axial_preset_hides_the_lumbar_spine_and_gives_it_back(app):
+    from app.web.keys import Structure
+
+    app.camera.goto("axial_s1", animate=False)
+    flush(app)
+    hidden = set(app.state[Structure.HIDDEN])
+    assert {"l3", "l4", "l5"} <= hidden
+    app.camera.goto("anterior", animate=False)
+    flush(app)
+    assert not {"l3", "l4", "l5"} & set(app.state[Structure.HIDDEN] or [])

@@ -27,7 +27,7 @@ NODE_KEYS = ("id", "name", "parent", "kind", "side", "systems", "color", "opacit
              "geometry", "centreline", "radius")
 OVERRIDE_KEYS = ("name", "color", "opacity", "visible")
 GEOMETRY_KEYS = ("procedural", "file", "mesh", "transform", "decimate")
-CAMERA_KEYS = ("position", "focal_point", "view_up", "view_angle", "label")
+CAMERA_KEYS = ("position", "focal_point", "view_up", "view_angle", "label", "hide")
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
 SCENES_DIR = Path(__file__).resolve().parents[2] / "scenes"
@@ -372,9 +372,26 @@ def _cameras(f: Field, part: _Partial) -> None:
                 view_up=item.opt("view_up", Field.as_vec3, (0.0, 0.0, 1.0)),
                 view_angle=item.opt("view_angle", lambda x: x.as_float(1.0, 120.0), 30.0),
                 label=item.opt("label", Field.as_str, name.replace("_", " ").capitalize()),
+                hide=tuple(_hide_list(item, part)),
             )
         except Invalid:
             continue
+
+
+def _hide_list(item: Field, part: _Partial) -> list[str]:
+    if not item.has("hide"):
+        return []
+    out = []
+    for f in item.get("hide").elements("a list of node ids"):
+        try:
+            node_id = f.as_str(ID_RE, "a node id")
+        except Invalid:
+            continue
+        if node_id not in part.nodes:
+            f.error(f"unknown node '{node_id}' (cameras may only hide nodes of the scene)")
+            continue
+        out.append(node_id)
+    return out
 
 
 def _check_tree(part: _Partial, path: Path, problems: Problems) -> None:

@@ -58,6 +58,9 @@ class CameraPreset:
     view_up: tuple[float, float, float] = (0.0, 0.0, 1.0)
     view_angle: float = 30.0
     label: str = ""
+    # Structures this view leaves out (the lumbar spine above an axial view at S1, say);
+    # they come back when another preset is chosen.
+    hide: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,7 +36,11 @@ class FrameRenderer:
                                      label=annotations)
         self.camera_name = camera
         if camera != "orbit":
-            apply_camera(self.plotter, camera_for(scene, camera))
+            preset = camera_for(scene, camera)
+            apply_camera(self.plotter, preset)
+            for node_id in preset.hide:
+                for node in scene.descendants(node_id):
+                    self.view.set_visibility(node.id, False)
 
     def apply(self, t: float | None):
         """Set the scene to moment ``t``; returns the spread state (or None)."""

@@ -81,6 +81,7 @@ class CameraLogic:
         self.app = app
         self._seq = 0
         self._task: asyncio.Task | None = None
+        self._hidden_by_preset: tuple[str, ...] = ()
         state, ctrl = app.state, app.ctrl
         state.setdefault(K.CAMERA, "anterior")
         state.setdefault(K.LABELS, False)
@@ -145,7 +146,23 @@ class CameraLogic:
             self.app.message(str(exc), "warning")
             return
         self.app.state[K.CAMERA] = str(name)
+        self._preset_hides(str(name))
         self.move_to(target, animate)
+
+    def _preset_hides(self, name: str) -> None:
+        """Hide what the chosen preset leaves out; bring back what the previous one hid."""
+        from app.web.keys import Structure
+
+        cameras = self.app.engine.scene.cameras
+        now = set(cameras[name].hide) if name in cameras else set()
+        before = set(self._hidden_by_preset)
+        if not now and not before:
+            return
+        hidden = set(self.app.state[Structure.HIDDEN] or [])
+        hidden = (hidden - (before - now)) | now
+        self._hidden_by_preset = tuple(sorted(now))
+        order = list(self.app.engine.scene.nodes)
+        self.app.state[Structure.HIDDEN] = [n for n in order if n in hidden]
 
     def move_to(self, target: Camera, animate: bool = True) -> None:
         """Every browser's camera to ``target`` (smoothly unless ``animate`` is False)."""
