@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
             ratios.append(fps_a / b_here)
             print(f"  run: a {fps_a:.2f}  b {b_before:.2f}/{b_after:.2f}  a/b {ratios[-1]:.2f}",
                   flush=True)
+        try:
+            import imageio  # noqa: F401  (Plotter.open_movie writes through it)
+        except ImportError:
+            raise SystemExit("(c) needs imageio for Plotter.open_movie: "
+                             ".venv/bin/python -m pip install imageio") from None
         b_before = limit.fps(args.frames // 4)
         c_runs.append(bench_naive(scene, size, args.naive_frames, args.fps))
         b_after = limit.fps(args.frames // 4)
