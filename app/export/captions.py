@@ -8,9 +8,7 @@ patches are blended onto the picture, which keeps captions off the critical path
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
-import datetime as dt
 import importlib.util
 import re
 from collections import OrderedDict
@@ -21,6 +19,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from app.spread.calendar import month_year
 
 FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
 FONT_DIRS = (
@@ -74,15 +74,6 @@ def caption_text(state: Any) -> CaptionText:
         psa=f"PSA {psa:g} ng/ml" if psa is not None else "",
         source=getattr(stage, "source", "") or "",
     )
-
-
-def month_year(date: str) -> str:
-    """``2012-03-15`` -> ``March 2012`` (a lecture clip does not need the day)."""
-    try:
-        d = dt.date.fromisoformat(str(date)[:10])
-    except ValueError:
-        return str(date)
-    return f"{calendar.month_name[d.month]} {d.year}"
 
 
 # -- fonts ---------------------------------------------------------------------------------

@@ -108,15 +108,9 @@ def _read_vtp(path: Path) -> TriMesh:
         raise MeshFileError("is empty (0 bytes)")
     reader = vtk.vtkXMLPolyDataReader()
     reader.SetFileName(str(path))
-    out = vtk.vtkStringOutputWindow()
-    previous = vtk.vtkOutputWindow.GetInstance()
-    vtk.vtkOutputWindow.SetInstance(out)
-    try:
-        reader.Update()
-    finally:
-        vtk.vtkOutputWindow.SetInstance(previous)
-    if "ERROR" in out.GetOutput():
-        raise MeshFileError("cannot be read as VTP: " + _first_vtk_error(out.GetOutput()))
+    text = _update_quietly(reader)
+    if "ERROR" in text:
+        raise MeshFileError("cannot be read as VTP: " + _first_vtk_error(text))
     tri = vtk.vtkTriangleFilter()
     tri.SetInputData(reader.GetOutput())
     tri.PassLinesOff()
@@ -158,15 +152,7 @@ def read_gltf_meshes(path: Path) -> dict[str, TriMesh]:
         raise MeshFileError("is empty (0 bytes)")
     reader = vtk.vtkGLTFReader()
     reader.SetFileName(str(path))
-    # VTK reports malformed files through its output window rather than by raising.
-    out = vtk.vtkStringOutputWindow()
-    previous = vtk.vtkOutputWindow.GetInstance()
-    vtk.vtkOutputWindow.SetInstance(out)
-    try:
-        reader.Update()
-    finally:
-        vtk.vtkOutputWindow.SetInstance(previous)
-    text = out.GetOutput()
+    text = _update_quietly(reader)
     data = reader.GetOutput()
     if "ERROR" in text or data is None or data.GetNumberOfBlocks() == 0:
         raise MeshFileError("cannot be read as glTF: " + (_first_vtk_error(text) or "no meshes"))
@@ -221,6 +207,21 @@ def _gltf_names(path: Path) -> dict[str, str]:
             if isinstance(item, dict) and item.get("name"):
                 out[f"{key}_{i}"] = str(item["name"])
     return out
+
+
+def _update_quietly(reader) -> str:
+    """Run a VTK reader, returning what it reported (VTK reports malformed files through its
+    output window rather than by raising)."""
+    import vtk
+
+    out = vtk.vtkStringOutputWindow()
+    previous = vtk.vtkOutputWindow.GetInstance()
+    vtk.vtkOutputWindow.SetInstance(out)
+    try:
+        reader.Update()
+    finally:
+        vtk.vtkOutputWindow.SetInstance(previous)
+    return out.GetOutput()
 
 
 def _first_vtk_error(text: str) -> str:

@@ -44,6 +44,17 @@ def parse_day(value: object) -> float:
         raise SpreadTimeError(f"'{value}' is not a calendar date ({exc})") from None
 
 
+def month_year(date: str) -> str:
+    """``2012-03-15`` -> ``March 2012`` (captions and the viewer's date label need no day)."""
+    import calendar
+
+    try:
+        d = _dt.date.fromisoformat(str(date)[:10])
+    except ValueError:
+        return str(date)
+    return f"{calendar.month_name[d.month]} {d.year}"
+
+
 def format_day(day: float) -> str:
     """Day number -> ``YYYY-MM-DD`` (the day that contains it)."""
     return _dt.date.fromordinal(int(math.floor(day + 1e-6))).isoformat()

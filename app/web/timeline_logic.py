@@ -9,12 +9,12 @@ makes every connected browser show the same moment (a lecturer drives several sc
 from __future__ import annotations
 
 import asyncio
-import calendar
 import datetime as dt
 import math
 import time as _time
 from typing import TYPE_CHECKING, Any
 
+from app.spread.calendar import month_year
 from app.web import clinical
 from app.web.keys import Timeline as K
 
@@ -24,15 +24,6 @@ if TYPE_CHECKING:
 FPS = 20.0  # playback ticks per second
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BACK_GRACE_S = 0.4  # "previous stage" just after a stage start goes to the one before
-
-
-def month_year(date: str) -> str:
-    """``2012-03-15`` -> ``March 2012``."""
-    try:
-        d = dt.date.fromisoformat(str(date)[:10])
-    except ValueError:
-        return str(date)
-    return f"{calendar.month_name[d.month]} {d.year}"
 
 
 def psa_text(value: float | None) -> str:
