@@ -323,7 +323,8 @@ def test_memory_stays_flat_however_long_the_clip(mesh_scene, tmp_path):
         finally:
             tracemalloc.stop()
     assert peaks[400] < 24 * frame_bytes, peaks  # not 400 frames' worth
-    assert peaks[400] < peaks[20] + 4 * frame_bytes, peaks
+    # Flat: a few frames of slack for caches, far from the 380 extra frames (16 MB) it would be.
+    assert peaks[400] < peaks[20] + 12 * frame_bytes, peaks
 
 
 # -- failures: nothing is left behind --------------------------------------------------------
