@@ -18,7 +18,7 @@ EXIT_USAGE = 2
 
 
 def _scene(arg: str | None):
-    from app.model.loader import load_scene, resolve_scene_path
+    from app.case import load_scene, resolve_scene_path
 
     return load_scene(resolve_scene_path(arg))
 
@@ -37,7 +37,7 @@ def _moment(scene, time: float | None, date: str | None) -> float | None:
 
 # -- verbs ---------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    from app.model.loader import load_scene, resolve_scene_path
+    from app.case import load_scene, resolve_scene_path
 
     failed = 0
     for name in args.scenes or [None]:

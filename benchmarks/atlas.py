@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 from app.atlas.fit import fit  # noqa: E402
 from app.atlas.importer import import_atlas  # noqa: E402
 from app.atlas.writer import write_scenes  # noqa: E402
-from app.model.loader import DEFAULT_SCENE, load_scene  # noqa: E402
+from app.case import DEFAULT_SCENE, load_scene  # noqa: E402
 
 FIRST_FRAME = """
 import json, sys, time
 t0 = time.perf_counter()
-from app.model.loader import load_scene
+from app.case import load_scene
 from app.render.still import FrameRenderer
 scene = load_scene(sys.argv[1])
 t1 = time.perf_counter()

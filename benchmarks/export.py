@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.case import load_scene, resolve_scene_path  # noqa: E402
 from app.export.pipeline import ExportOptions, Progress, export_clip  # noqa: E402
-from app.model.loader import load_scene, resolve_scene_path  # noqa: E402
 from app.render.still import FrameRenderer, parse_size  # noqa: E402
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.anatomy.tube import tube as tube_mesh  # noqa: E402
-from app.model.loader import DEFAULT_SCENE, load_scene  # noqa: E402
+from app.case import DEFAULT_SCENE, load_scene  # noqa: E402
 from app.model.mesh import NervePath  # noqa: E402
 from app.render import spread_layer as sl  # noqa: E402
 from app.render.scene_view import SceneView, apply_camera, camera_for, to_polydata  # noqa: E402

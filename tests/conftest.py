@@ -24,14 +24,14 @@ def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="session")
 def case_scene():
-    from app.model.loader import DEFAULT_SCENE, load_scene
+    from app.case import DEFAULT_SCENE, load_scene
 
     return load_scene(DEFAULT_SCENE)
 
 
 @pytest.fixture(scope="session")
 def base_scene():
-    from app.model.loader import SCENES_DIR, load_scene
+    from app.case import SCENES_DIR, load_scene
 
     return load_scene(SCENES_DIR / "base_anatomy.yaml")
 

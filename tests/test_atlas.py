@@ -257,7 +257,7 @@ def moved_model(tmp_path_factory):
 
 
 def test_pipeline_writes_a_case_scene_on_the_atlas(moved_model):
-    from app.model.loader import DEFAULT_SCENE, load_scene
+    from app.case import DEFAULT_SCENE, load_scene
 
     out, report = moved_model
     scene = load_scene(out)
@@ -274,7 +274,7 @@ def test_pipeline_writes_a_case_scene_on_the_atlas(moved_model):
 
 
 def test_pipeline_carries_nerves_where_the_move_takes_them(moved_model):
-    from app.model.loader import DEFAULT_SCENE, load_scene
+    from app.case import DEFAULT_SCENE, load_scene
 
     scene = load_scene(moved_model[0])
     model = load_scene(DEFAULT_SCENE).nerves()
@@ -289,7 +289,7 @@ def test_pipeline_carries_nerves_where_the_move_takes_them(moved_model):
 
 
 def test_pipeline_moves_landmarks_and_cameras(moved_model):
-    from app.model.loader import DEFAULT_SCENE, load_scene
+    from app.case import DEFAULT_SCENE, load_scene
 
     scene = load_scene(moved_model[0])
     case = load_scene(DEFAULT_SCENE)
@@ -305,7 +305,7 @@ def test_pipeline_moves_landmarks_and_cameras(moved_model):
 
 def test_landmark_file_overrides_detection(moved_model):
     from app.atlas.fit import fit
-    from app.model.loader import DEFAULT_SCENE, load_scene
+    from app.case import DEFAULT_SCENE, load_scene
 
     out, _ = moved_model
     atlas = import_atlas(out.parent.parent / "atlas")
@@ -320,7 +320,7 @@ def test_atlas_without_bones_is_imported_unfitted_and_decimated(tmp_path):
     import pyvista as pv
 
     from app.atlas.cli import import_scene
-    from app.model.loader import load_scene
+    from app.case import load_scene
 
     atlas_dir = tmp_path / "atlas"
     atlas_dir.mkdir()

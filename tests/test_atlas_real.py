@@ -24,7 +24,7 @@ BONES = {"sacrum": "FMA16202", "hip_r": "FMA16586", "hip_l": "FMA16587", "l3": "
 def bp3d(tmp_path_factory):
     """BodyParts3D imported once: (case scene path, loaded scene, bone surfaces, report)."""
     from app.atlas.cli import import_scene
-    from app.model.loader import load_scene
+    from app.case import load_scene
 
     root = require_anatomy("bodyparts3d")
     out = tmp_path_factory.mktemp("bp3d") / "bp3d.yaml"
@@ -226,7 +226,7 @@ def test_hra_glb_lands_in_lps_millimetres_the_right_way_up(hra_folder):
 
 def test_hra_import_writes_a_scene_with_open_surfaces(hra_folder, tmp_path):
     from app.atlas.cli import import_scene
-    from app.model.loader import load_scene
+    from app.case import load_scene
 
     out = tmp_path / "hra.yaml"
     import_scene(hra_folder, out)

@@ -302,8 +302,8 @@ def test_memory_stays_flat_however_long_the_clip(mesh_scene, tmp_path):
     """Frames stream through a small queue: the peak during rendering is a few frames."""
     import tracemalloc
 
+    from app.case import load_scene
     from app.export import ExportOptions, export_clip
-    from app.model.loader import load_scene
 
     scene = load_scene(mesh_scene)
     frame_bytes = 160 * 90 * 3

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.case import load_scene
 from app.cli import main
 from app.errors import SceneError
-from app.model.loader import load_scene
 from tests.conftest import run_cli
 
 TRIANGLE_STL = """solid t

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.model.loader import load_scene
+from app.case import load_scene
 from tests.conftest import require_anatomy
 
 

@@ -24,7 +24,7 @@ def case(tmp_path_factory):
 @pytest.fixture(scope="module")
 def real_case():
     """The case scene on the project's anatomy (skipped until that anatomy exists)."""
-    from app.model.loader import DEFAULT_SCENE, load_scene
+    from app.case import DEFAULT_SCENE, load_scene
 
     base = DEFAULT_SCENE.parent / "base_anatomy.yaml"
     if not base.exists():
@@ -264,7 +264,7 @@ def test_conus_route_goes_through_the_conus(tmp_path):
 def test_routes_follow_the_nerves_of_the_anatomy(name):
     """On the project's anatomy, routes run along nerves: no long straight jumps between
     segments (only the first step, from the prostate bed to its plexus, may bridge tissue)."""
-    from app.model.loader import SCENES_DIR, load_scene
+    from app.case import SCENES_DIR, load_scene
 
     if not (SCENES_DIR / "base_anatomy.yaml").exists():
         pytest.skip("base_anatomy.yaml not there yet")

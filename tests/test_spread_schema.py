@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
+from app.case import load_scene
 from app.errors import SceneError
-from app.model.loader import load_scene
 
 HEAD = """\
 name: tiny

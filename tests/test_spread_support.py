@@ -71,6 +71,6 @@ def synthetic_scene_file(tmp: Path, scenario_file: str | Path, name: str = "synt
 
 
 def load_synthetic(tmp: Path, scenario_file: str | Path = "bilateral_plexopathy.yaml"):
-    from app.model.loader import load_scene
+    from app.case import load_scene
 
     return load_scene(synthetic_scene_file(tmp, scenario_file, Path(scenario_file).stem))

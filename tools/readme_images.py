@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.model.loader import DEFAULT_SCENE, SCENES_DIR, load_scene
+from app.case import DEFAULT_SCENE, SCENES_DIR, load_scene
 from app.render.still import FrameRenderer, render_still
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"

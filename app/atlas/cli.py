@@ -39,7 +39,7 @@ def import_scene(folder: Path, out: Path, fmt: str = "auto", units: str = "auto"
     from app.atlas.fit import FitError, fit
     from app.atlas.importer import import_atlas
     from app.atlas.writer import write_scenes
-    from app.model.loader import DEFAULT_SCENE, load_scene
+    from app.case import DEFAULT_SCENE, load_scene
 
     t0 = time.perf_counter()
     atlas = import_atlas(folder, fmt, units)

@@ -47,7 +47,7 @@ def human_bytes(n: int) -> str:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from app.model.loader import load_scene, resolve_scene_path
+    from app.case import load_scene, resolve_scene_path
 
     progress_path = getattr(args, "progress_file", None)
     machine = ProgressFile(Path(progress_path), args.output) if progress_path else None

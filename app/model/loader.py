@@ -3,6 +3,9 @@
 Format (see README, "Scene files"): top-level keys ``format``, ``name``, ``description``,
 ``extends``, ``anatomy``, ``mesh_roots``, ``nodes``, ``overrides``, ``cameras``, ``landmarks``,
 ``scenario``, ``timeline``, ``credit``. Nothing downstream re-checks what this module accepts.
+
+This module reads the scene graph only; ``app.case.load_scene`` assembles a whole case (the
+graph, the built-in anatomy and the spread model).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from app.errors import Problem, SceneError
+from app.model.geometry import ProceduralSource
 from app.model.meshfile import MESH_SUFFIXES, MeshFileError, read_mesh
 from app.model.scene import KINDS, SIDES, SYSTEMS, CameraPreset, Geometry, Node, Scene
-from app.model.yamlio import Field, Invalid, Problems, load_yaml, root_field
+from app.model.yamlio import Field, Invalid, Problems, load_yaml, merge_by_id, root_field
 
 FORMAT = "pelvic-spread/1"
 TOP_KEYS = ("format", "name", "description", "extends", "anatomy", "mesh_roots", "nodes",
@@ -44,9 +48,40 @@ def resolve_scene_path(name: str | os.PathLike[str] | None) -> Path:
     return p
 
 
-def load_scene(path: str | os.PathLike[str]) -> Scene:
-    """Load and validate a scene file (and the scenes it extends). Raises SceneError."""
-    return _load(Path(path), chain=())
+@dataclasses.dataclass
+class SceneSource:
+    """A scene file read and checked as a graph, with its spread sections still as YAML.
+
+    ``scenario`` and ``timeline`` are already merged over the scenes it extends (by id); the
+    layer above (``app.case``) turns them into a spread model.
+    """
+
+    scene: Scene
+    scenario: Field | None
+    timeline: Field | None
+
+
+def read_scene(path: str | os.PathLike[str],
+               procedural: ProceduralSource | None = None) -> SceneSource:
+    """Load and validate a scene file's graph (and the scenes it extends). Raises SceneError.
+
+    ``procedural`` supplies procedural meshes, nerve centrelines, tubes and landmarks.
+    """
+    path = Path(path)
+    partial = _read_partial(path, chain=(), procedural=procedural)
+    landmarks: dict[str, np.ndarray] = {}
+    if partial.anatomy == "procedural":
+        if procedural is None:
+            raise SceneError([Problem(path, None, "anatomy: 'procedural' needs the built-in "
+                                                  "anatomy, which was not given")])
+        landmarks.update({k: np.asarray(v, float) for k, v in procedural.landmarks().items()})
+    landmarks.update(partial.landmarks)
+    scene = Scene(
+        path=path, name=partial.name, description=partial.description, nodes=partial.nodes,
+        cameras=partial.cameras, landmarks=landmarks, mesh_roots=partial.mesh_roots,
+        credit=partial.credit, procedural=procedural,
+    )
+    return SceneSource(scene, partial.scenario, partial.timeline)
 
 
 @dataclasses.dataclass
@@ -66,37 +101,8 @@ class _Partial:
     parent_lines: dict[str, int | None] = dataclasses.field(default_factory=dict)
 
 
-def _load(path: Path, chain: tuple[Path, ...]) -> Scene:
-    partial = _read_partial(path, chain)
-    problems = Problems()
-    landmarks: dict[str, np.ndarray] = {}
-    if partial.anatomy == "procedural":
-        from app import anatomy
-
-        landmarks.update({k: np.asarray(v, float) for k, v in anatomy.landmarks().items()})
-    landmarks.update(partial.landmarks)
-    scene = Scene(
-        path=path, name=partial.name, description=partial.description, nodes=partial.nodes,
-        cameras=partial.cameras, landmarks=landmarks, mesh_roots=partial.mesh_roots,
-        credit=partial.credit,
-    )
-    if partial.scenario is not None or partial.timeline is not None:
-        from app.spread.schema import parse_spread
-
-        try:
-            spread = parse_spread(partial.scenario, partial.timeline, scene)
-        except Invalid:
-            spread = None
-        for f in (partial.scenario, partial.timeline):
-            if f is not None:
-                problems.items.extend(f.problems.items)
-                f.problems.items.clear()
-        problems.raise_if_any()
-        scene = dataclasses.replace(scene, spread=spread)
-    return scene
-
-
-def _read_partial(path: Path, chain: tuple[Path, ...]) -> _Partial:
+def _read_partial(path: Path, chain: tuple[Path, ...],
+                  procedural: ProceduralSource | None) -> _Partial:
     data = load_yaml(path)
     problems = Problems()
     root = root_field(data, path, problems)
@@ -106,7 +112,7 @@ def _read_partial(path: Path, chain: tuple[Path, ...]) -> _Partial:
     root.check_keys(TOP_KEYS)
     base = _Partial()
     if root.has("extends"):
-        base = _extends(root.get("extends"), path, chain, problems)
+        base = _extends(root.get("extends"), path, chain, problems, procedural)
     part = dataclasses.replace(base, nodes=dict(base.nodes), cameras=dict(base.cameras),
                                landmarks=dict(base.landmarks), parent_lines={})
     if root.has("format"):
@@ -120,7 +126,7 @@ def _read_partial(path: Path, chain: tuple[Path, ...]) -> _Partial:
     if not root.has("nodes") and not root.has("extends"):
         root.error("missing required key 'nodes' (a list of scene nodes)")
     if root.has("nodes"):
-        _nodes(root.get("nodes"), path, part, base_ids=set(base.nodes))
+        _nodes(root.get("nodes"), path, part, base_ids=set(base.nodes), procedural=procedural)
     if root.has("overrides"):
         _overrides(root.get("overrides"), part)
     if root.has("cameras"):
@@ -134,16 +140,25 @@ def _read_partial(path: Path, chain: tuple[Path, ...]) -> _Partial:
                     pass
         except Invalid:
             pass
-    if root.has("scenario"):
-        part.scenario = root.get("scenario")
-    if root.has("timeline"):
-        part.timeline = root.get("timeline")
+    part.scenario = _merged(base.scenario, root, "scenario")
+    part.timeline = _merged(base.timeline, root, "timeline")
     _check_tree(part, path, problems)
     problems.raise_if_any()
     return part
 
 
-def _extends(f: Field, path: Path, chain: tuple[Path, ...], problems: Problems) -> _Partial:
+def _merged(base: Field | None, root: Field, key: str) -> Field | None:
+    """This file's section laid over the extended scene's, by id (see ``merge_by_id``)."""
+    if not root.has(key):
+        return base
+    mine = root.get(key)
+    if base is None:
+        return mine
+    return Field(merge_by_id(base.value, mine.value), mine.file, mine.line, key, Problems())
+
+
+def _extends(f: Field, path: Path, chain: tuple[Path, ...], problems: Problems,
+             procedural: ProceduralSource | None) -> _Partial:
     try:
         rel = f.as_str(expected="a path to another scene file")
     except Invalid:
@@ -156,7 +171,7 @@ def _extends(f: Field, path: Path, chain: tuple[Path, ...], problems: Problems) 
     if not target.is_file():
         f.error(f"scene '{rel}' not found (looked for {target})")
         problems.raise_if_any()
-    return _read_partial(target, chain + (path.resolve(),))
+    return _read_partial(target, chain + (path.resolve(),), procedural)
 
 
 def _mesh_roots(f: Field, path: Path) -> tuple[Path, ...]:
@@ -176,7 +191,8 @@ def _mesh_roots(f: Field, path: Path) -> tuple[Path, ...]:
     return tuple(roots)
 
 
-def _nodes(f: Field, path: Path, part: _Partial, base_ids: set[str]) -> None:
+def _nodes(f: Field, path: Path, part: _Partial, base_ids: set[str],
+           procedural: ProceduralSource | None) -> None:
     try:
         elements = list(f.elements("a list of nodes"))
     except Invalid:
@@ -184,7 +200,7 @@ def _nodes(f: Field, path: Path, part: _Partial, base_ids: set[str]) -> None:
     first_line: dict[str, int | None] = {k: None for k in part.nodes}
     for item in elements:
         try:
-            node = _node(item, path, part)
+            node = _node(item, path, part, procedural)
         except Invalid:
             continue
         if node.id in part.nodes:
@@ -200,7 +216,7 @@ def _nodes(f: Field, path: Path, part: _Partial, base_ids: set[str]) -> None:
             part.parent_lines[node.id] = item.get("parent").line
 
 
-def _node(f: Field, path: Path, part: _Partial) -> Node:
+def _node(f: Field, path: Path, part: _Partial, procedural: ProceduralSource | None) -> Node:
     f.expect_map("a node (a mapping with id, name, kind)")
     f.check_keys(NODE_KEYS)
     node_id = f.get("id").as_str(ID_RE, "a snake_case id such as 'sciatic_l'")
@@ -224,13 +240,11 @@ def _node(f: Field, path: Path, part: _Partial) -> Node:
         systems = tuple(out)
     geometry = None
     if f.has("geometry"):
-        geometry = _geometry(f.get("geometry"), path, part)
+        geometry = _geometry(f.get("geometry"), path, part, procedural)
     nerve_path = None
-    if geometry is not None and geometry.procedural is not None:
-        from app import anatomy
-
+    if geometry is not None and geometry.procedural is not None and procedural is not None:
         try:
-            nerve_path = anatomy.centreline(geometry.procedural)
+            nerve_path = procedural.centreline(geometry.procedural)
         except KeyError:
             nerve_path = None
     if f.has("centreline"):
@@ -280,16 +294,17 @@ def _centreline(f: Field, procedural):
     return NervePath(arr, radius)
 
 
-def _geometry(f: Field, path: Path, part: _Partial) -> Geometry:
+def _geometry(f: Field, path: Path, part: _Partial,
+              procedural: ProceduralSource | None) -> Geometry:
     f.expect_map("a mapping: {procedural: NAME} or {file: PATH}")
     f.check_keys(GEOMETRY_KEYS)
     if f.has("procedural") == f.has("file"):
         raise f.fail("expected exactly one of 'procedural' or 'file'")
     if f.has("procedural"):
         name = f.get("procedural").as_str(expected="a procedural generator name")
-        from app import anatomy
-
-        if name not in anatomy.names():
+        if procedural is None:
+            raise f.get("procedural").fail("procedural geometry needs the built-in anatomy")
+        if name not in procedural.names():
             raise f.get("procedural").fail(
                 f"unknown procedural geometry '{name}' (see 'pelvic-spread info' for the names)")
         return Geometry(procedural=name)

@@ -65,7 +65,11 @@ class CameraPreset:
 
 @dataclass(frozen=True, eq=False)
 class Scene:
-    """A loaded scene. ``nodes`` keeps file order, parents before children."""
+    """A loaded scene graph. ``nodes`` keeps file order, parents before children.
+
+    A case (``app.case.Case``) is a scene with its spread model; the graph alone knows nothing
+    of the spread.
+    """
 
     path: Path
     name: str
@@ -74,8 +78,10 @@ class Scene:
     cameras: dict[str, CameraPreset]
     landmarks: dict[str, np.ndarray]
     mesh_roots: tuple[Path, ...] = ()
-    spread: Any = None  # app.spread model (scenario + timeline), when the scene has one
     credit: str = ""
+    # Where procedural meshes and nerve tubes come from (``app.model.geometry.ProceduralSource``,
+    # handed in by the layer that assembles a case; the model knows no particular anatomy).
+    procedural: Any = field(default=None, repr=False)
     _mesh_cache: dict[str, TriMesh] = field(default_factory=dict, repr=False)
 
     # -- tree ----------------------------------------------------------------------------
@@ -126,7 +132,7 @@ class Scene:
             return cached
         from app.model.geometry import realise
 
-        mesh = realise(self.nodes[node_id])
+        mesh = realise(self.nodes[node_id], self.procedural)
         self._mesh_cache[node_id] = mesh
         return mesh
 

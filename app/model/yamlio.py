@@ -47,7 +47,102 @@ def load_yaml(path: Path) -> Any:
         raise SceneError([Problem(path, None, f"not valid YAML: {first}")]) from None
     if data is None:
         raise SceneError([Problem(path, 1, "empty file, expected a YAML mapping with 'nodes'")])
+    _tag_file(data, path)
     return data
+
+
+# Where a value came from. A merged section (``extends``) mixes values from several files, so a
+# container remembers its file (``_ps_file``) and a merged mapping each key's (``_ps_key_files``).
+_FILE_ATTR = "_ps_file"
+_KEY_FILES_ATTR = "_ps_key_files"
+
+
+def _tag_file(data: Any, path: Path) -> None:
+    """Mark every container of a document with its file (each node visited once: aliases
+    make a tree of any size out of a few nodes)."""
+    seen: set[int] = set()
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, (CommentedMap, CommentedSeq)) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        setattr(value, _FILE_ATTR, path)
+        stack.extend(value.values() if isinstance(value, CommentedMap) else value)
+
+
+def _file_of(value: Any) -> Path | None:
+    return getattr(value, _FILE_ATTR, None)
+
+
+def merge_by_id(base: Any, over: Any) -> Any:
+    """``over`` laid on ``base``, for sections that ``extends`` merges (scenario, timeline).
+
+    Mappings merge key by key; lists whose items all carry an ``id`` merge item by item (an
+    item with the id of a base item changes only the keys it states, ``{id: X, remove: true}``
+    drops it, new ids are appended); anything else in ``over`` replaces the base value. Every
+    value keeps the file and line it was written at, so errors still point at the right file.
+    """
+    if isinstance(base, CommentedMap) and isinstance(over, CommentedMap):
+        out = CommentedMap()
+        files: dict[Any, Path | None] = {}
+        for src in (base, over):
+            for key in src:
+                if src is over and key in base:
+                    value = merge_by_id(base[key], over[key])
+                else:
+                    value = src[key]
+                if src is base and key in over:
+                    continue  # laid down when ``over`` is walked, at base's position
+                out[key] = value
+                files[key] = _file_of(src)
+                _copy_lc(src, key, out, key)
+        # keep the base order for keys both have
+        ordered = CommentedMap()
+        for key in list(base) + [k for k in over if k not in base]:
+            ordered[key] = out[key]
+            _copy_lc(out, key, ordered, key)
+        setattr(ordered, _FILE_ATTR, _file_of(over))
+        setattr(ordered, _KEY_FILES_ATTR, files)
+        ordered.lc.line, ordered.lc.col = over.lc.line, over.lc.col
+        return ordered
+    if _id_list(base) and _id_list(over):
+        out_seq = CommentedSeq()
+        lines: list[tuple[Any, int]] = []
+        overs = {item["id"]: (i, item) for i, item in enumerate(over)}
+        for i, item in enumerate(base):
+            hit = overs.get(item["id"])
+            if hit is None:
+                out_seq.append(item)
+                lines.append((base, i))
+                continue
+            j, change = hit
+            if change.get("remove") is True:
+                continue
+            out_seq.append(merge_by_id(item, change))
+            lines.append((over, j))
+        base_ids = {item["id"] for item in base}
+        for j, item in enumerate(over):
+            if item["id"] not in base_ids:
+                out_seq.append(item)
+                lines.append((over, j))
+        for i, (src, j) in enumerate(lines):
+            _copy_lc(src, j, out_seq, i)
+        setattr(out_seq, _FILE_ATTR, _file_of(over))
+        out_seq.lc.line, out_seq.lc.col = over.lc.line, over.lc.col
+        return out_seq
+    return over
+
+
+def _copy_lc(src: Any, key: Any, dst: Any, dst_key: Any) -> None:
+    data = src.lc.data
+    if data is not None and key in data:
+        dst.lc.add_kv_line_col(dst_key, list(data[key]))
+
+
+def _id_list(value: Any) -> bool:
+    return (isinstance(value, CommentedSeq) and len(value) > 0
+            and all(isinstance(v, CommentedMap) and isinstance(v.get("id"), str) for v in value))
 
 
 class Problems:
@@ -97,6 +192,13 @@ class Field:
             return f"{self.path}[{key}]"
         return f"{self.path}.{key}" if self.path else str(key)
 
+    def _file_for(self, key: Any, value: Any) -> Path:
+        """The file a child value was written in (merged sections mix files)."""
+        files = getattr(self.value, _KEY_FILES_ATTR, None)
+        if files is not None and files.get(key) is not None:
+            return files[key]
+        return _file_of(value) or self.file
+
     def is_map(self) -> bool:
         return isinstance(self.value, dict)
 
@@ -137,7 +239,8 @@ class Field:
         if key in self.value:
             value = self.value[key]
             line = _value_line(self.value, key, self.key_line(key))
-            return Field(value, self.file, line, self._child_path(key), self.problems)
+            return Field(value, self._file_for(key, value), line, self._child_path(key),
+                         self.problems)
         if default is _MISSING:
             raise self.fail(f"missing required key '{key}'")
         return Field(default, self.file, self.line, self._child_path(key), self.problems)
@@ -146,8 +249,9 @@ class Field:
         self.expect_map()
         for key in self.value:
             line = _value_line(self.value, key, self.key_line(key))
-            yield str(key), Field(self.value[key], self.file, line, self._child_path(str(key)),
-                                  self.problems)
+            value = self.value[key]
+            yield str(key), Field(value, self._file_for(key, value), line,
+                                  self._child_path(str(key)), self.problems)
 
     def elements(self, what: str = "a list") -> Iterator[Field]:
         if not isinstance(self.value, list):
@@ -159,7 +263,8 @@ class Field:
                     line = self.value.lc.item(i)[0] + 1
                 except (KeyError, TypeError):
                     pass
-            yield Field(value, self.file, line, self._child_path(i), self.problems)
+            yield Field(value, _file_of(value) or self.file, line, self._child_path(i),
+                        self.problems)
 
     # -- scalars ---------------------------------------------------------------------------
     def as_str(self, pattern: re.Pattern[str] | None = None, expected: str = "") -> str:

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from app.model.loader import SCENES_DIR
+from app.case import SCENES_DIR
 from app.model.scene import Scene
 from app.web.camera_logic import CameraLogic
 from app.web.engine import ViewerEngine

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from app.model.loader import load_scene
-from app.model.scene import CameraPreset, Scene
+from app.case import Case, load_scene
+from app.model.scene import CameraPreset
 from app.render.scene_view import SceneView, apply_camera, camera_for, make_plotter
 
 FAINT = 0.08  # opacity of the context around an isolated structure
@@ -69,23 +69,23 @@ def parse_hex(text: str) -> tuple[float, float, float]:
 class ViewerEngine:
     """A scene in an offscreen plotter, ready to be shown by a local or a remote view."""
 
-    def __init__(self, scene: Scene | Path | str | None,
+    def __init__(self, scene: Case | Path | str | None,
                  size: tuple[int, int] = (1280, 800)):
         """``scene`` None: an empty scene for now (``load`` builds the real one later)."""
         self.plotter = make_plotter(size, off_screen=True)
-        self.scene: Scene
+        self.scene: Case
         self.view: SceneView
         self.layer: Any = None
         self.time = 0.0
-        self._scenes: dict[Path, Scene] = {}
+        self._scenes: dict[Path, Case] = {}
         self._strips: dict[str, Any] = {}  # node id -> the strips its actor draws
         self.load(scene if scene is not None else empty_scene())
 
     # -- scene -----------------------------------------------------------------------------
-    def load(self, scene: Scene | Path | str) -> Scene:
+    def load(self, scene: Case | Path | str) -> Case:
         """Show another scene (a scenario switch); the plotter and its window stay.
         Scenes are loaded once and kept (switching back is instant)."""
-        if isinstance(scene, Scene):
+        if isinstance(scene, Case):
             path = Path(scene.path).resolve()
             self._scenes.setdefault(path, scene)
         else:
@@ -117,7 +117,7 @@ class ViewerEngine:
         self.set_time(self.time)
         return scene
 
-    def _same_anatomy(self, scene: Scene) -> bool:
+    def _same_anatomy(self, scene: Case) -> bool:
         """The scenarios of one case share their anatomy: then a switch needs no new surfaces
         (and a browser fetches only the new spread, not the whole scene again)."""
         if not hasattr(self, "view") or not self.scene.nodes:
@@ -327,10 +327,10 @@ class ViewerEngine:
         self.plotter.close()
 
 
-def empty_scene() -> Scene:
+def empty_scene() -> Case:
     """A scene with nothing in it: what the page shows while the real one is being built."""
-    return Scene(path=Path("(loading)"), name="", description="", nodes={}, cameras={},
-                 landmarks={})
+    return Case(path=Path("(loading)"), name="", description="", nodes={}, cameras={},
+                landmarks={})
 
 
 def _compact(entry: dict[str, Any]) -> list[float]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.model.loader import load_scene, resolve_scene_path
+from app.case import load_scene, resolve_scene_path
 
 
 def free_port(host: str) -> int:
