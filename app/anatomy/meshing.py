@@ -99,4 +99,23 @@ def surface(
 
     pts = ns.vtk_to_numpy(poly.GetPoints().GetData()).astype(np.float64)
     cells = ns.vtk_to_numpy(poly.GetPolys().GetConnectivityArray()).reshape(-1, 3).astype(np.int64)
-    return TriMesh(points=pts, faces=cells)
+    return TriMesh(points=pts, faces=wind_outward(pts, cells))
+
+
+def signed_volume(points: np.ndarray, faces: np.ndarray) -> float:
+    """Volume enclosed by a closed triangle surface: positive when its triangles face outward."""
+    p = np.asarray(points, dtype=np.float64)[faces]
+    return float(np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0)
+
+
+def wind_outward(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """``faces`` wound so that the closed surface faces outward (positive signed volume).
+
+    Flying edges winds its triangles towards increasing field values; with the SDF negative
+    inside, that is inward, and every tool that trusts winding (lighting normals, 3D printing,
+    inside tests) would see the solid inside out. The winding is consistent, so one test of the
+    whole surface's signed volume decides for every triangle.
+    """
+    if signed_volume(points, faces) < 0.0:
+        return faces[:, ::-1].copy()
+    return faces
