@@ -9,6 +9,7 @@ import pyvista as pv
 
 from app.model.mesh import TriMesh
 from app.model.scene import CameraPreset, Scene
+from app.render.backend import use_offscreen_backend
 
 BACKGROUND = (1.0, 1.0, 1.0)
 
@@ -33,6 +34,8 @@ def make_plotter(size: tuple[int, int], off_screen: bool = True) -> pv.Plotter:
     Anti-aliasing is chosen on purpose: no MSAA (8x MSAA costs ~5x frame time on software
     OpenGL), FXAA instead (a cheap post-pass; see benchmarks/export.py for its cost).
     """
+    if off_screen:
+        use_offscreen_backend()  # no "bad X server connection" where there is no display
     plotter = pv.Plotter(off_screen=off_screen, window_size=list(size),
                          line_smoothing=False, polygon_smoothing=False, point_smoothing=False)
     plotter.render_window.SetMultiSamples(0)  # pyvista 0.49 has no multi_samples argument
