@@ -149,10 +149,16 @@ def test_orbit_turns_about_view_up_at_constant_distance():
 
 
 # -- captions (PIL, no renderer) ---------------------------------------------------------------
+LEGEND = (cap.LegendEntry("solid", "ipsilateral perineural spread", (199, 10, 20)),
+          cap.LegendEntry("dashed", "dural bridge", (13, 84, 217)))
+
+
 def _state(date="2013-11-20", title="The right side", psa=2.8):
-    stage = SimpleNamespace(title=title, psa=psa, source="Fig. 5, Video 1 (dashed arrows)",
+    from app.spread import format_psa
+
+    stage = SimpleNamespace(title=title, source="Fig. 5, Video 1 (dashed arrows)",
                             caption="The right foot weakens. " * 12)
-    return SimpleNamespace(date=date, stage=stage)
+    return SimpleNamespace(date=date, stage=stage, psa=psa, psa_text=format_psa(psa))
 
 
 def test_caption_text_from_a_state():
@@ -170,7 +176,8 @@ def test_caption_text_from_a_state():
 def test_captions_and_legend_are_drawn_where_expected(size):
     w, h = size
     frame = np.full((h, w, 3), 90, np.uint8)
-    overlay = cap.CaptionOverlay(size, credit="Case from a paper (doi 10.1/x). More.")
+    overlay = cap.CaptionOverlay(size, credit="Case from a paper (doi 10.1/x). More.",
+                                 legend=LEGEND)
     overlay.draw(frame, _state())
     changed = np.abs(frame.astype(int) - 90).max(axis=2) > 0
     assert changed[: h // 3, : w // 3].mean() > 0.5  # caption panel, top left
@@ -195,7 +202,7 @@ def test_caption_layout_matches_its_reference():
     overlay = cap.CaptionOverlay((1280, 720), credit=(
         'Case and mechanism from "Bilateral lumbosacral plexopathy in prostate cancer", '
         "J Neurosurg 122, April 2015 (doi 10.3171/2014.12.JNS141339), Figure 5 and Video 1. "
-        "Captions are our own summary."))
+        "Captions are our own summary."), legend=LEGEND)
     overlay.draw(frame, _state())
     compare(frame, REFERENCES / "export_captions_1280x720.png", max_mean=1.0)
 

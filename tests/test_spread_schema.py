@@ -26,10 +26,15 @@ timeline:
     - {time: 10, date: 2012-01}
   stages:
     - {id: one, title: One, start: 2010-01, caption: First.}
-    - {id: two, title: Two, start: 2011-01, caption: Second., psa: 1.5}
+    - {id: two, title: Two, start: 2011-01, caption: Second.}
+  record:
+    values:
+      - {date: 2009-06, value: 0}
+      - {date: 2011-01, value: 1.5}
 """
 ROUTE = """\
 scenario:
+  legend: {solid: along the nerve}
   routes:
     - id: down
       style: solid
@@ -63,7 +68,10 @@ def test_minimal_scenario_loads(tmp_path):
     assert [r.id for r in sp.routes] == ["down"]
     assert sp.duration == 10
     assert sp.state_at(10).routes[0].progress == 1.0
-    assert sp.state_at(sp.time_of_date("2011-02")).stage.psa == 1.5
+    assert sp.state_at(sp.time_of_date("2011-02")).psa == 1.5
+    assert sp.state_at(sp.time_of_date("2011-02")).psa_text == "PSA 1.5 ng/ml"
+    assert sp.state_at(0).psa_text == "PSA undetectable"  # measured before the timeline
+    assert [(e.style, e.text) for e in sp.legend] == [("solid", "along the nerve")]
     # defaults: root_l from its start, trunk_l from the point nearest the root's end
     cov = sp.routes[0].coverage
     assert (cov[0].u_from, cov[0].u_to) == (0.0, 1.0)
@@ -138,3 +146,130 @@ def test_every_problem_reported_at_once(tmp_path):
         "node: trunk_l", "node: nope") + TIMELINE
     found = problems(tmp_path, text)
     assert len(found) >= 2
+
+
+# -- the scene file is the case: record, legend, merge by id ---------------------------------
+def test_a_scene_without_a_record_has_no_marker_values(tmp_path):
+    text = (HEAD + ROUTE + TIMELINE).replace("  record:\n    values:\n"
+                                             "      - {date: 2009-06, value: 0}\n"
+                                             "      - {date: 2011-01, value: 1.5}\n", "")
+    sp = load(tmp_path, text).spread
+    assert sp.record.values == () and sp.record.events == ()
+    assert sp.state_at(5).psa is None and sp.state_at(5).psa_text == ""
+
+
+def test_record_marker_unit_and_events(tmp_path):
+    text = (HEAD + ROUTE + TIMELINE).replace("  record:\n", """\
+  record:
+    marker: CA-125
+    unit: U/ml
+    events:
+      - {id: scan, date: 2011-03, label: "CT: a node", short: CT, side: left}
+      - {id: first, date: 2010-02, label: Symptoms}
+""")
+    sp = load(tmp_path, text).spread
+    assert sp.state_at(sp.time_of_date("2011-06")).psa_text == "CA-125 1.5 U/ml"
+    assert [e.id for e in sp.record.events] == ["first", "scan"]  # in date order
+    assert sp.record.events[0].side == "none" and sp.record.events[0].short == "Symptoms"
+
+
+def test_one_format_for_marker_values():
+    from app.spread import format_psa
+
+    assert format_psa(0) == "PSA undetectable"
+    assert format_psa(0.54) == "PSA 0.54 ng/ml"
+    assert format_psa(None) == ""
+
+
+@pytest.mark.parametrize("old, new, needle, message", [
+    ("    - {id: two, title: Two, start: 2011-01, caption: Second.}",
+     "    - {id: two, title: Two, start: 2011-01, caption: Second., psa: 3}", "psa: 3",
+     "timeline.stages[1]: stages carry no 'psa'"),
+    ("      - {date: 2011-01, value: 1.5}", "      - {date: 2009-01, value: 1.5}",
+     "date: 2009-01", "timeline.record.values[1].date: values go in date order"),
+    ("      - {date: 2011-01, value: 1.5}", "      - {date: 2011-01, value: high}",
+     "value: high", "timeline.record.values[1].value: expected a number"),
+    ("  legend: {solid: along the nerve}", "  legend: {dashed: across}", "legend:",
+     "no text for the arrow style(s) solid"),
+    ("      style: solid", "      style: dashed", "style: dashed",
+     "a dashed route is a bridge through the dural sac, but this one never meets it"),
+])
+def test_case_data_mistakes_are_file_line_errors(tmp_path, old, new, needle, message):
+    text = HEAD + ROUTE + TIMELINE
+    assert old in text
+    text = text.replace(old, new)
+    if new == "      style: dashed":
+        text = text.replace("{solid: along the nerve}", "{dashed: across}")
+    found = problems(tmp_path, text)
+    line = line_of(textwrap.dedent(text), needle)
+    assert any(f"scene.yaml:{line}: " in p and message in p for p in found), found
+
+
+def test_a_dashed_route_through_the_sac_is_accepted(tmp_path):
+    head = HEAD.replace("radius: 5}", "radius: 5, systems: [meninges]}")
+    route = ROUTE.replace("style: solid", "style: dashed").replace(
+        "{solid: along the nerve}", "{dashed: across the sac}").replace(
+        "        - node: trunk_l\n", "        - node: trunk_l\n        - node: sac\n")
+    sp = load(tmp_path, head + route + TIMELINE).spread
+    assert [(e.style, e.text) for e in sp.legend] == [("dashed", "across the sac")]
+
+
+def test_extends_merges_scenario_and_timeline_by_id(tmp_path):
+    base = tmp_path / "case.yaml"
+    base.write_text(textwrap.dedent(HEAD + ROUTE.replace("""\
+        - node: trunk_l
+""", """\
+        - node: trunk_l
+    - id: second
+      style: solid
+      start: 2010-03
+      end: 2011-01
+      segments:
+        - node: root_r_missing
+""").replace("root_r_missing", "root_l") + TIMELINE))
+    alt = tmp_path / "alt.yaml"
+    alt.write_text(textwrap.dedent("""\
+        extends: case.yaml
+        scenario:
+          legend: {solid: another meaning}
+          routes:
+            - {id: second, remove: true}
+            - id: down
+              end: 2011-09
+        timeline:
+          stages:
+            - {id: two, caption: Changed.}
+            - {id: zero, title: Zero, start: 2010-06, caption: Inserted.}
+        """))
+    sp = load_scene(alt).spread
+    assert [r.id for r in sp.routes] == ["down"]
+    assert sp.route("down").end_day > load_scene(base).spread.route("down").end_day
+    assert [s.id for s in sp.stages] == ["one", "zero", "two"]  # date order
+    assert sp.stages[2].title == "Two" and sp.stages[2].caption == "Changed."
+    assert sp.legend_text("solid") == "another meaning"
+    assert [v.value for v in sp.record.values] == [0, 1.5]  # the record is inherited
+
+
+def test_errors_in_a_merged_section_name_the_file_that_wrote_the_value(tmp_path):
+    (tmp_path / "case.yaml").write_text(textwrap.dedent(HEAD + ROUTE + TIMELINE))
+    alt = tmp_path / "alt.yaml"
+    alt.write_text("extends: case.yaml\nscenario:\n  routes:\n    - id: down\n"
+                   "      style: wavy\n")
+    with pytest.raises(SceneError) as err:
+        load_scene(alt)
+    assert [str(p) for p in err.value.problems] == [
+        f"{alt}:5: scenario.routes[0].style: expected one of solid, dashed, got string 'wavy'"]
+
+
+def test_the_alternatives_state_only_what_differs():
+    """The alternatives extend the case and are short; the case's record reaches them."""
+    from app.case import SCENES_DIR
+
+    case = load_scene(SCENES_DIR / "bilateral_plexopathy.yaml").spread
+    for name in ("conus_route", "parallel_spread"):
+        path = SCENES_DIR / f"{name}.yaml"
+        assert "extends: bilateral_plexopathy.yaml" in path.read_text()
+        assert len(path.read_text().splitlines()) < 140
+        sp = load_scene(path).spread
+        assert sp.record == case.record
+        assert not {r.id for r in sp.routes} & {"bridge_right_s1", "bridge_right_s2"}

@@ -49,7 +49,7 @@ def anatomy_nodes() -> list[dict]:
     nodes = [{"id": "nerves", "kind": "group"}]
     for nid, (pts, r) in MIDLINE.items():
         nodes.append({"id": nid, "kind": "nerve", "parent": "nerves", "centreline": pts,
-                      "radius": r})
+                      "radius": r, "systems": ["meninges" if nid == "dural_sac" else "nervous"]})
     for nid, (pts, r) in LEFT.items():
         nodes.append({"id": nid, "kind": "nerve", "side": "left", "parent": "nerves",
                       "centreline": pts, "radius": r})
@@ -59,11 +59,15 @@ def anatomy_nodes() -> list[dict]:
 
 
 def synthetic_scene_file(tmp: Path, scenario_file: str | Path, name: str = "synthetic") -> Path:
-    """Write a scene with the synthetic network and ``scenario_file``'s scenario/timeline."""
+    """Write a scene with the synthetic network and ``scenario_file``'s scenario/timeline
+    (as merged over the scenes it extends)."""
+    from app import anatomy
+    from app.model.loader import read_scene
+
     yaml = YAML(typ="rt")
-    src = yaml.load(Path(SCENES / scenario_file).read_text())
+    src = read_scene(Path(SCENES / scenario_file), procedural=anatomy)
     doc = {"name": name, "nodes": anatomy_nodes(), "landmarks": LANDMARKS,
-           "scenario": src["scenario"], "timeline": src["timeline"]}
+           "scenario": src.scenario.value, "timeline": src.timeline.value}
     out = tmp / f"{name}.yaml"
     with out.open("w") as fh:
         yaml.dump(doc, fh)

@@ -40,10 +40,6 @@ class LegendEntry:
     rgb: tuple[int, int, int]
 
 
-# The arrows of the paper's Figure 5. Clip export passes the spread layer's own colours and
-# labels (app.render.spread_layer); these are for a caller that has none.
-LEGEND = (LegendEntry("solid", "ipsilateral perineural spread", (199, 10, 20)),
-          LegendEntry("dashed", "dural bridge", (13, 84, 217)))
 TEXT_RGB = (25, 25, 30)
 MUTED_RGB = (80, 80, 90)
 PANEL_RGBA = (255, 255, 255, 232)
@@ -66,12 +62,11 @@ def caption_text(state: Any) -> CaptionText:
     if state is None:
         return CaptionText()
     stage = getattr(state, "stage", None)
-    psa = getattr(stage, "psa", None) if stage is not None else None
     return CaptionText(
         date=month_year(getattr(state, "date", "")),
         title=getattr(stage, "title", "") or "",
         caption=getattr(stage, "caption", "") or "",
-        psa=f"PSA {psa:g} ng/ml" if psa is not None else "",
+        psa=getattr(state, "psa_text", "") or "",
         source=getattr(stage, "source", "") or "",
     )
 
@@ -143,7 +138,7 @@ class CaptionOverlay:
     """
 
     def __init__(self, size: tuple[int, int], credit: str = "",
-                 legend: tuple[LegendEntry, ...] = LEGEND, max_cached: int = 64):
+                 legend: tuple[LegendEntry, ...] = (), max_cached: int = 64):
         self.width, self.height = size
         self.s = min(self.width / 1280.0, self.height / 720.0)
         self.credit = first_sentence(credit)

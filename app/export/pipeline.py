@@ -264,15 +264,16 @@ class ClipFrames:
 
 
 def legend_for(scene: Scene) -> tuple[LegendEntry, ...]:
-    """Legend entries for the arrow styles the scene's routes use, in the layer's colours."""
-    if scene.spread is None:
+    """The scenario's legend (``Spread.legend``, from the scene file) in the arrows' colours:
+    what every burned-in picture (still, clip, browser screenshot) draws."""
+    spread = getattr(scene, "spread", None)
+    if spread is None:
         return ()
-    from app.render.spread_layer import ARROW_COLOURS, LEGEND_TEXT
+    from app.render.spread_layer import ARROW_COLOURS
 
-    used = {r.style for r in scene.spread.routes}
-    return tuple(LegendEntry(style, LEGEND_TEXT[style],
-                             tuple(int(round(255 * c)) for c in ARROW_COLOURS[style]))
-                 for style in ("solid", "dashed") if style in used)
+    return tuple(LegendEntry(e.style, e.text,
+                             tuple(int(round(255 * c)) for c in ARROW_COLOURS[e.style]))
+                 for e in spread.legend)
 
 
 def check_options(scene: Scene, out: Path, options: ExportOptions) -> tuple[str, ClipPlan, int]:

@@ -69,7 +69,6 @@ CALM = (0.56, 0.36, 0.62)  # involved for a while: a calm plum
 LEADING = (1.0, 0.55, 0.12)  # just reached: a bright orange
 ARROW_COLOURS = {"solid": (0.78, 0.04, 0.08), "dashed": (0.05, 0.33, 0.85)}
 MASS_COLOUR = (0.55, 0.12, 0.32)
-LEGEND_TEXT = {"solid": "ipsilateral perineural spread", "dashed": "dural bridge"}
 
 SHAFT_RADIUS = 1.5  # mm
 HEAD_LENGTH = 10.0  # mm
@@ -155,6 +154,8 @@ class SpreadLayer:
         self.view = view
         self.spread = spread
         self.plotter = view.plotter
+        self._observers: list[tuple[Any, int]] = []  # (VTK object, tag): removed by remove()
+        self._window_layers = self.plotter.render_window.GetNumberOfLayers()
         # Arrows, heads and masses go in a renderer layered over the anatomy (sharing its
         # camera), so that, as in an illustration, bone never hides them.
         self.overlay = self._overlay_renderer() if overlay else None
@@ -185,7 +186,8 @@ class SpreadLayer:
         window.SetNumberOfLayers(max(2, window.GetNumberOfLayers()))
         window.AddRenderer(ren)
         # keep the overlay's clipping range in step with the main camera
-        base.AddObserver("StartEvent", lambda *_: ren.ResetCameraClippingRange())
+        tag = base.AddObserver("StartEvent", lambda *_: ren.ResetCameraClippingRange())
+        self._observers.append((base, tag))
         return ren
 
     def _add(self, mesh: pv.DataSet, **kw: Any) -> Any:
@@ -278,7 +280,7 @@ class SpreadLayer:
             self.mass_actors[mass.id] = actor
 
     def _build_legend(self) -> list[Any]:
-        styles = [s for s in ("solid", "dashed") if s in self.arrow_actors]
+        styles = [e.style for e in self.spread.legend]
         actors = []
         x0, y0, dy = 0.02, 0.04, 0.06
         for i, style in enumerate(reversed(styles)):
@@ -322,8 +324,8 @@ class SpreadLayer:
         return actors
 
     def legend_text(self, style: str) -> str:
-        """What an arrow style means in this scenario (the scenario's legend, else the case's)."""
-        return self.spread.legend.get(style, LEGEND_TEXT[style])
+        """What an arrow style means in this scenario (the scene file's legend)."""
+        return self.spread.legend_text(style)
 
     def _build_label(self) -> vtk.vtkTextActor:
         text = vtk.vtkTextActor()
@@ -337,6 +339,52 @@ class SpreadLayer:
         prop.SetFontSize(max(12, int(self.plotter.window_size[1] * 0.035)))
         self.plotter.renderer.AddViewProp(text)
         return text
+
+    # -- tear down ----------------------------------------------------------------------------
+    def remove(self) -> None:
+        """Take away everything this layer added to the scene view, leaving it as found.
+
+        Its observers, arrows, heads, masses, 2D text, the overlay renderer (and the window
+        layer it needed) go; the nerves it coloured get their plain colour back and lose their
+        ``arrival`` arrays. Safe to call twice. A scenario switch calls this, so that switching
+        back and forth leaves nothing behind in the plotter.
+        """
+        for obj, tag in self._observers:
+            obj.RemoveObserver(tag)
+        self._observers.clear()
+        base = self.plotter.renderer
+        holder = self.overlay if self.overlay is not None else base
+        for actor in self.actors():
+            holder.RemoveActor(actor)
+        texts = self.legend_actors + ([self.label_actor] if self.label_actor is not None else [])
+        for prop in texts:
+            base.RemoveViewProp(prop)
+        if self.overlay is not None:
+            self.overlay.RemoveAllViewProps()
+            self.overlay.SetActiveCamera(None)
+            window = self.plotter.render_window
+            window.RemoveRenderer(self.overlay)
+            rens = window.GetRenderers()
+            top = max((rens.GetItemAsObject(i).GetLayer()
+                       for i in range(rens.GetNumberOfItems())), default=0)
+            if top < self._window_layers:
+                window.SetNumberOfLayers(self._window_layers)
+            self.overlay = None
+        for node_id, actor in self.nerve_actors.items():
+            actor.GetMapper().SetScalarVisibility(False)
+            data = self.view.polydata.get(node_id)
+            if data is not None and "arrival" in data.point_data:
+                del data.point_data["arrival"]
+        self.nerve_actors.clear()
+        self.nerve_luts.clear()
+        self.arrow_actors.clear()
+        self.arrow_luts.clear()
+        self.arrow_polydata.clear()
+        self.heads.clear()
+        self.mass_actors.clear()
+        self.legend_actors = []
+        self.label_actor = None
+        self._last.clear()
 
     # -- per frame ----------------------------------------------------------------------------
     def uniforms(self, state: SpreadState) -> dict[str, Any]:

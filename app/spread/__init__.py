@@ -6,17 +6,23 @@ browser viewer and the clip exporter all call. ``app.render.spread_layer`` draws
 
 from app.spread.calendar import SpreadTimeError, format_day, parse_day
 from app.spread.model import (
+    ClinicalEvent,
+    LegendEntry,
+    MarkerValue,
     Mass,
     MassState,
     NodeState,
+    Record,
     RouteState,
     Spread,
     SpreadState,
     Stage,
+    format_psa,
 )
 from app.spread.routes import Route
 
 __all__ = [
+    "ClinicalEvent", "LegendEntry", "MarkerValue", "Record", "format_psa",
     "Mass", "MassState", "NodeState", "Route", "RouteState", "Spread", "SpreadState",
     "SpreadTimeError", "Stage", "format_day", "parse_day",
 ]

@@ -33,7 +33,7 @@ def state_dict(state: SpreadState) -> dict[str, Any]:
         "time": round(state.time, 6),
         "date": state.date,
         "stage": None if stage is None else {
-            "id": stage.id, "title": stage.title, "caption": stage.caption, "psa": stage.psa,
+            "id": stage.id, "title": stage.title, "caption": stage.caption, "psa": state.psa,
         },
         "nodes": {nid: {"involvement": round(ns.involvement, 6)}
                   for nid, ns in state.nodes.items()},

@@ -30,7 +30,6 @@ class Stage:
     caption: str
     start_day: float
     end_day: float
-    psa: float | None = None  # ng/ml, the latest value known in this stage
     source: str = ""  # the paper's figure or video the stage rests on
 
     @property
@@ -40,6 +39,69 @@ class Stage:
     @property
     def end(self) -> str:
         return format_day(self.end_day)
+
+
+@dataclass(frozen=True)
+class MarkerValue:
+    """A measured tumour-marker value (PSA for the case) on a date."""
+
+    date: str  # as written: YYYY-MM[-DD]
+    day: float
+    value: float  # 0 = undetectable
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClinicalEvent:
+    """A dated event of the patient's history (a symptom, a scan, a biopsy)."""
+
+    id: str
+    date: str
+    day: float
+    label: str
+    short: str  # a few words under the timeline mark
+    side: str  # left | right | both | none: which side it concerns (colours the mark)
+
+
+@dataclass(frozen=True)
+class Record:
+    """The clinical record a scene's timeline carries: marker values and events, in date order.
+
+    Empty for a scene without one: then no marker chart and no marker line are shown.
+    """
+
+    marker: str = "PSA"
+    unit: str = "ng/ml"
+    values: tuple[MarkerValue, ...] = ()
+    events: tuple[ClinicalEvent, ...] = ()
+
+    def value_at_day(self, day: float) -> float | None:
+        """The latest value measured on or before ``day`` (None before the first)."""
+        latest = None
+        for v in self.values:
+            if v.day <= day:
+                latest = v.value
+        return latest
+
+    def text(self, value: float | None) -> str:
+        return format_psa(value, self.unit, self.marker)
+
+
+def format_psa(value: float | None, unit: str = "ng/ml", marker: str = "PSA") -> str:
+    """How every picture writes a marker value: "PSA 1.2 ng/ml", "PSA undetectable", or ""."""
+    if value is None:
+        return ""
+    if value == 0:
+        return f"{marker} undetectable"
+    return f"{marker} {value:g} {unit}".rstrip()
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """What an arrow style means in a scenario (every picture's legend reads these)."""
+
+    style: str  # solid | dashed
+    text: str
 
 
 @dataclass(frozen=True)
@@ -102,14 +164,12 @@ class SpreadState:
     nodes: Mapping[str, NodeState]
     routes: tuple[RouteState, ...]
     masses: tuple[MassState, ...]
+    psa: float | None = None  # the latest marker value measured by this date (the record's)
+    psa_text: str = ""  # the same, as every picture writes it ("PSA 1.2 ng/ml")
 
     @property
     def caption(self) -> str:
         return self.stage.caption if self.stage is not None else ""
-
-    @property
-    def psa(self) -> float | None:
-        return self.stage.psa if self.stage is not None else None
 
     def involvement(self, node_id: str) -> float:
         ns = self.nodes.get(node_id)
@@ -134,8 +194,15 @@ class Spread:
     seed: tuple[float, float, float] | None = None  # where it starts (the prostate bed)
     seed_label: str = ""
     lead_time: float = 2.0  # seconds of bright leading edge behind each front
-    legend: Mapping[str, str] = field(default_factory=dict)  # style -> meaning, if not default
+    legend: tuple[LegendEntry, ...] = ()  # one entry per arrow style the routes draw
+    record: Record = field(default_factory=Record)
     _involvement_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def legend_text(self, style: str) -> str:
+        for entry in self.legend:
+            if entry.style == style:
+                return entry.text
+        return ""
 
     # -- time <-> date -----------------------------------------------------------------------
     @property
@@ -232,9 +299,11 @@ class Spread:
             radius = m.radius_at_day(day)
             masses.append(MassState(m.id, m.center, radius,
                                     radius / m.max_radius if m.max_radius > 0 else 0.0))
+        psa = self.record.value_at_day(day)
         return SpreadState(
             time=t, day=day, date=format_day(day), stage=self.stage_at_day(day),
-            nodes=MappingProxyType(nodes), routes=tuple(routes), masses=tuple(masses))
+            nodes=MappingProxyType(nodes), routes=tuple(routes), masses=tuple(masses),
+            psa=psa, psa_text=self.record.text(psa))
 
     def route(self, route_id: str) -> Route:
         for r in self.routes:

@@ -6,7 +6,9 @@ Format (every date is ``YYYY-MM`` = first of the month, or ``YYYY-MM-DD``)::
       seed: prostate_bed              # landmark name or [x, y, z] where the spread starts
       seed_label: Prostate bed        # optional
       lead_time: 2.0                  # optional: seconds of bright leading edge on nerves
-      legend: {dashed: over the conus} # optional: what each arrow style means in this scenario
+      legend:                         # what each arrow style its routes draw means (required)
+        solid: ipsilateral perineural spread
+        dashed: dural bridge
       routes:
         - id: left_pelvic             # unique snake_case id
           label: Along the left pelvic splanchnic nerves
@@ -34,12 +36,18 @@ Format (every date is ``YYYY-MM`` = first of the month, or ``YYYY-MM-DD``)::
       keyframes:                      # animation seconds <-> dates, both strictly increasing
         - {time: 0, date: 2008-05}
         - {time: 12, date: 2011-06}
+      record:                         # optional: the clinical record (no chart without it)
+        marker: PSA                   # optional: the tumour marker's name (default PSA)
+        unit: ng/ml                   # optional (default ng/ml)
+        values:                       # in date order; 0 = undetectable
+          - {date: 2008-05, value: 6.4, note: screening}
+        events:                       # marks under the timeline
+          - {id: mri_2012, date: 2012-03, label: "MRI: ...", short: MRI, side: left}
       stages:                         # in date order, not overlapping
         - id: diagnosis
           title: Diagnosis
           start: 2008-05
           end: 2008-08                # optional: defaults to the next stage's start
-          psa: 6.4                    # optional, ng/ml
           source: Fig. 1              # optional: the paper's figure or video
           caption: Our own words.
 
@@ -59,7 +67,15 @@ from app.model.scene import Scene
 from app.model.yamlio import Field, Invalid
 from app.spread.calendar import DATE_FORMS, Keyframes, SpreadTimeError, format_day, parse_day
 from app.spread.easing import EASINGS
-from app.spread.model import Mass, Spread, Stage
+from app.spread.model import (
+    ClinicalEvent,
+    LegendEntry,
+    MarkerValue,
+    Mass,
+    Record,
+    Spread,
+    Stage,
+)
 from app.spread.routes import STYLES, Piece, Route, closest_u, join_pieces, nearest_u, subpath
 
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
@@ -70,9 +86,13 @@ ROUTE_KEYS = ("id", "label", "style", "start", "end", "speed_mm_per_month", "eas
 SEGMENT_KEYS = ("node", "from", "to", "at", "point", "reach")
 MASS_KEYS = ("id", "label", "at", "growth")
 GROWTH_KEYS = ("date", "radius")
-TIMELINE_KEYS = ("keyframes", "stages")
+TIMELINE_KEYS = ("keyframes", "record", "stages")
+RECORD_KEYS = ("marker", "unit", "values", "events")
+VALUE_KEYS = ("date", "value", "note")
+EVENT_KEYS = ("id", "date", "label", "short", "side")
+EVENT_SIDES = ("left", "right", "both", "none")
 KEYFRAME_KEYS = ("time", "date")
-STAGE_KEYS = ("id", "title", "start", "end", "psa", "source", "caption")
+STAGE_KEYS = ("id", "title", "start", "end", "source", "caption")
 DAYS_PER_MONTH = 365.25 / 12
 NEAR_MM = 50.0  # a landmark or node named as a fraction must come this close to the nerve
 
@@ -86,12 +106,18 @@ def parse_spread(scenario: Field | None, timeline: Field | None, scene: Scene) -
     keyframes, stages = _timeline(timeline)
     nerves = scene.nerves()
     ctx = _Context(scene, nerves, keyframes)
+    record = Record()
+    if timeline.has("record"):
+        try:
+            record = _record(timeline.get("record"), ctx)
+        except Invalid:
+            pass
     routes: list[Route] = []
     masses: list[Mass] = []
     seed = None
     seed_label = ""
     lead_time = 2.0
-    legend: dict[str, str] = {}
+    legend: tuple[LegendEntry, ...] = ()
     if scenario is not None:
         scenario.expect_map("a mapping with 'routes' (and 'seed', 'masses')")
         scenario.check_keys(SCENARIO_KEYS)
@@ -102,15 +128,14 @@ def parse_spread(scenario: Field | None, timeline: Field | None, scene: Scene) -
                 pass
         seed_label = scenario.opt("seed_label", Field.as_str, "")
         lead_time = scenario.opt("lead_time", lambda f: f.as_float(positive=True), 2.0)
-        if scenario.has("legend"):
-            legend = _legend(scenario.get("legend"))
         routes = _routes(scenario.get("routes"), ctx)
+        legend = _legend(scenario, routes)
         if scenario.has("masses"):
             masses = _masses(scenario.get("masses"), ctx)
     return Spread(
         keyframes=keyframes, routes=tuple(routes), stages=tuple(stages), masses=tuple(masses),
         centrelines={nid: p.centreline for nid, p in nerves.items()}, seed=seed,  # type: ignore
-        seed_label=seed_label, lead_time=lead_time, legend=legend)
+        seed_label=seed_label, lead_time=lead_time, legend=legend, record=record)
 
 
 class _Context:
@@ -130,6 +155,13 @@ class _Context:
             raise f.fail(f"{what} {format_day(day)} is outside the timeline "
                          f"({format_day(first)} to {format_day(last)})")
         return day
+
+    def any_day(self, f: Field) -> float:
+        """A date that may lie outside the animated timeline (a record can start earlier)."""
+        try:
+            return parse_day(f.value)
+        except SpreadTimeError:
+            raise f.fail(f"expected {DATE_FORMS}, got {_show(f.value)}") from None
 
     def place(self, f: Field) -> np.ndarray:
         """A landmark name or [x, y, z] -> point (mm)."""
@@ -169,18 +201,73 @@ def _show(value: Any) -> str:
     return f"'{value}'" if isinstance(value, str) else repr(value)
 
 
-def _legend(f: Field) -> dict[str, str]:
-    out: dict[str, str] = {}
-    try:
-        f.expect_map("a mapping {solid: TEXT, dashed: TEXT}")
-        f.check_keys(LEGEND_STYLES)
-        for style in LEGEND_STYLES:
-            text = f.opt(style, Field.as_str, None)
-            if text is not None:
-                out[style] = text
-    except Invalid:
-        pass
-    return out
+def _legend(scenario: Field, routes: list[Route]) -> tuple[LegendEntry, ...]:
+    """One entry per arrow style the routes draw, in the order solid, dashed: every picture's
+    legend (page, still, clip, screenshot, player) reads these and nothing else."""
+    texts: dict[str, str] = {}
+    f = scenario.get("legend", None) if scenario.has("legend") else None
+    if f is not None:
+        try:
+            f.expect_map("a mapping {solid: TEXT, dashed: TEXT}")
+            f.check_keys(LEGEND_STYLES)
+            for style in LEGEND_STYLES:
+                text = f.opt(style, Field.as_str, None)
+                if text is not None:
+                    texts[style] = text
+        except Invalid:
+            return ()
+    drawn = [st for st in LEGEND_STYLES if any(r.style == st and r.arrow for r in routes)]
+    missing = [st for st in drawn if st not in texts]
+    if missing:
+        where = f if f is not None else scenario
+        where.error(f"{'legend: ' if f is None else ''}no text for the arrow style(s) "
+                    f"{', '.join(missing)} that this scenario's routes draw (add "
+                    f"'legend: {{{missing[0]}: WHAT IT MEANS}}' to the scenario)")
+    return tuple(LegendEntry(st, texts[st]) for st in drawn if st in texts)
+
+
+def _record(f: Field, ctx: _Context) -> Record:
+    """The clinical record: tumour-marker values and dated events."""
+    f.expect_map("a mapping {marker, unit, values, events}")
+    f.check_keys(RECORD_KEYS)
+    marker = f.opt("marker", Field.as_str, "PSA")
+    unit = f.opt("unit", Field.as_str, "ng/ml")
+    values: list[MarkerValue] = []
+    if f.has("values"):
+        for item in f.get("values").elements("a list of {date, value, note}"):
+            try:
+                item.expect_map("{date: YYYY-MM[-DD], value: NUMBER, note: TEXT}")
+                item.check_keys(VALUE_KEYS)
+                day = ctx.any_day(item.get("date"))
+                if values and day <= values[-1].day:
+                    raise item.get("date").fail(
+                        f"values go in date order (previous {values[-1].date})")
+                values.append(MarkerValue(
+                    str(item.get("date").value), day, item.get("value").as_float(lo=0.0),
+                    item.opt("note", Field.as_str, "")))
+            except Invalid:
+                continue
+    events: list[ClinicalEvent] = []
+    seen: set[str] = set()
+    if f.has("events"):
+        for item in f.get("events").elements("a list of {id, date, label, short, side}"):
+            try:
+                item.expect_map("an event: {id, date, label, short, side}")
+                item.check_keys(EVENT_KEYS)
+                eid = item.get("id").as_str(ID_RE, "a snake_case id")
+                if eid in seen:
+                    raise item.get("id").fail(f"duplicate event id '{eid}'")
+                seen.add(eid)
+                day = ctx.any_day(item.get("date"))
+                label = item.get("label").as_str()
+                events.append(ClinicalEvent(
+                    eid, str(item.get("date").value), day, label,
+                    item.opt("short", Field.as_str, label[:16]),
+                    item.opt("side", lambda x: x.as_choice(EVENT_SIDES), "none")))
+            except Invalid:
+                continue
+    events.sort(key=lambda e: e.day)
+    return Record(marker, unit, tuple(values), tuple(events))
 
 
 # -- timeline ---------------------------------------------------------------------------------
@@ -229,7 +316,11 @@ def _stages(f: Field, keyframes: Keyframes) -> list[Stage]:
     for item in f.elements("a list of stages"):
         try:
             item.expect_map("a stage: {id, title, start, caption, ...}")
-            item.check_keys(STAGE_KEYS)
+            if item.has("psa"):
+                item.error("stages carry no 'psa': marker values live in timeline.record.values, "
+                           "and each picture shows the latest one measured by its date",
+                           line=item.key_line("psa"))
+            item.check_keys(STAGE_KEYS + ("psa",))
             sid = item.get("id").as_str(ID_RE, "a snake_case id")
             if sid in seen:
                 raise item.get("id").fail(f"duplicate stage id '{sid}'")
@@ -238,11 +329,12 @@ def _stages(f: Field, keyframes: Keyframes) -> list[Stage]:
                 id=sid, title=item.get("title").as_str(), caption=item.get("caption").as_str(),
                 start_day=ctx.day(item.get("start"), "start"),
                 end_day=ctx.day(item.get("end"), "end") if item.has("end") else None,
-                psa=item.opt("psa", lambda x: x.as_float(lo=0.0), None),
                 source=item.opt("source", Field.as_str, ""))
             raw.append((item, entry))
         except Invalid:
             continue
+    # in date order (an extending scene's new stages arrive after the case's)
+    raw.sort(key=lambda pair: pair[1]["start_day"])
     stages = []
     for i, (item, e) in enumerate(raw):
         nxt = raw[i + 1][1]["start_day"] if i + 1 < len(raw) else keyframes.last_day
@@ -334,11 +426,27 @@ def _route(f: Field, ctx: _Context) -> Route:
         knot_s.append(total)
     elif timing:
         raise f.get(timing[0]).fail("the last segment's 'reach' already sets when the route ends")
+    if style == "dashed" and not _meets_meninges(path, ctx):
+        f.get("style").error(
+            "a dashed route is a bridge through the dural sac, but this one never meets it: "
+            "give it a segment on 'dural_sac' (or a node inside it), or make it solid")
     return Route(
         id=rid, label=f.opt("label", Field.as_str, rid.replace("_", " ")), style=style,
         path=path, s=s, radius=radius, coverage=tuple(coverage), knot_days=tuple(knot_days),
         knot_s=tuple(knot_s), easing=easing, offset=offset,
         arrow=f.opt("arrow", Field.as_bool, True))
+
+
+def _meets_meninges(path: np.ndarray, ctx: _Context) -> bool:
+    """Whether a route's path runs inside a node of the meninges (the dural sac)."""
+    for nid, nerve in ctx.nerves.items():
+        node = ctx.scene.nodes.get(nid)
+        if node is None or "meninges" not in node.systems:
+            continue
+        line = np.asarray(nerve.centreline, float)
+        if closest_u(path, line)[1] <= float(nerve.radius) + 1.0:
+            return True
+    return False
 
 
 def _pieces(f: Field, ctx: _Context) -> list[Piece]:

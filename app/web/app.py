@@ -282,6 +282,7 @@ class ViewerApp:
         from PIL import Image
 
         from app.export.captions import CaptionOverlay
+        from app.export.pipeline import legend_for
 
         try:
             w = max(320, min(3840, int(width)))
@@ -291,7 +292,8 @@ class ViewerApp:
         img = self.engine.screenshot((w, h))
         state = self.engine.state_at(self.engine.time)
         if state is not None:
-            CaptionOverlay((w, h), self.engine.scene.credit).draw(img, state)
+            scene = self.engine.scene
+            CaptionOverlay((w, h), scene.credit, legend=legend_for(scene)).draw(img, state)
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, format="PNG")
         return base64.b64encode(buf.getvalue()).decode("ascii")

@@ -136,15 +136,10 @@ class ViewerEngine:
         them (the next layer reads their colours)."""
         if self.layer is None:
             return
-        if self.layer.overlay is not None:
-            self.layer.overlay.RemoveAllViewProps()
-            self.plotter.render_window.RemoveRenderer(self.layer.overlay)
-        for node_id, actor in self.view.actors.items():
-            actor.GetMapper().SetScalarVisibility(False)
-            self.view.set_color(node_id, self.scene.nodes[node_id].color)
-            if "arrival" in self.view.polydata[node_id].point_data:
-                del self.view.polydata[node_id].point_data["arrival"]
+        self.layer.remove()
         self.layer = None
+        for node_id in self.view.actors:
+            self.view.set_color(node_id, self.scene.nodes[node_id].color)
 
     def _strip(self) -> None:
         """Draw each surface from triangle strips: the same triangles, a third of the index
@@ -170,9 +165,9 @@ class ViewerEngine:
             strip.Modified()
 
     def _clear(self) -> None:
-        if self.layer is not None and self.layer.overlay is not None:
-            self.layer.overlay.RemoveAllViewProps()
-            self.plotter.render_window.RemoveRenderer(self.layer.overlay)
+        if self.layer is not None:
+            self.layer.remove()
+            self.layer = None
         self.plotter.clear_actors()
         self.plotter.renderer.RemoveAllViewProps()
 
@@ -246,13 +241,10 @@ class ViewerEngine:
 
     def legend(self) -> list[dict[str, str]]:
         """The arrow styles this scenario draws and what each means."""
-        if self.layer is None:
+        spread = self.scene.spread
+        if spread is None:
             return []
-        from app.render.spread_layer import LEGEND_TEXT
-
-        text = getattr(self.layer, "legend_text", lambda style: LEGEND_TEXT[style])
-        return [{"style": s, "text": text(s)} for s in ("solid", "dashed")
-                if s in self.layer.arrow_actors]
+        return [{"style": e.style, "text": e.text} for e in spread.legend]
 
     # -- structures ------------------------------------------------------------------------
     def default_look(self, node_id: str) -> Look:

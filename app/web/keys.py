@@ -54,7 +54,8 @@ class Timeline:
     STAGE: Final = "tl_stage"  # index of the current stage, -1 before the first
     CAPTION: Final = "tl_caption"  # {title, caption, psa, source}
     TICKS: Final = "tl_ticks"  # [{time, label}] year marks under the scrubber
-    PSA: Final = "tl_psa"  # [{time, date, value}] the measured PSA values
+    PSA: Final = "tl_psa"  # [{time, date, value, text, note}] the record's marker values
+    MARKER: Final = "tl_marker"  # {name, unit}: the record's tumour marker ("PSA", "ng/ml")
     EVENTS: Final = "tl_events"  # [{id, label, short, date, time, side}] clinical events
     PSA_SVG: Final = "tl_psa_svg"  # the PSA curve as an SVG (drawn once per scenario)
     PSA_TOP: Final = "tl_psa_top"  # ng/ml at the top of the chart

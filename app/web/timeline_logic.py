@@ -15,7 +15,6 @@ import time as _time
 from typing import TYPE_CHECKING, Any
 
 from app.spread.calendar import month_year
-from app.web import clinical
 from app.web.keys import Timeline as K
 
 if TYPE_CHECKING:
@@ -24,12 +23,6 @@ if TYPE_CHECKING:
 FPS = 20.0  # playback ticks per second
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BACK_GRACE_S = 0.4  # "previous stage" just after a stage start goes to the one before
-
-
-def psa_text(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "PSA undetectable" if value == 0 else f"PSA {value:g} ng/ml"
 
 
 def psa_svg(points: list[dict], start: float, duration: float, top: float) -> str:
@@ -78,7 +71,8 @@ class TimelineLogic:
         sp = self.spread
         if sp is None:
             s.update({K.START: 0.0, K.DURATION: 0.0, K.STAGES: [], K.TICKS: [], K.PSA: [],
-                      K.EVENTS: [], K.STAGE: -1, K.DATE: "", K.DATE_LABEL: "",
+                      K.EVENTS: [], K.MARKER: {"name": "", "unit": ""}, K.STAGE: -1,
+                      K.DATE: "", K.DATE_LABEL: "",
                       K.CAPTION: None, K.PSA_SVG: "", K.PSA_TOP: 1.0})
             s[K.TIME] = 0.0
             return
@@ -95,17 +89,19 @@ class TimelineLogic:
             if first <= day <= last:
                 ticks.append({"time": round(sp.keyframes.time_of_day(day), 4),
                               "label": str(year)})
-        psa, events = clinical.record(sp)
+        record = sp.record  # the scene file's: a scene without one shows no chart
         s.update({
             K.START: float(sp.start_time),
             K.DURATION: float(sp.duration),
             K.STAGES: stages,
             K.TICKS: ticks,
+            K.MARKER: {"name": record.marker, "unit": record.unit},
             K.PSA: [dict(p, time=t) for p, t in self._dated(
-                [{"date": v.date, "value": v.value, "note": v.note} for v in psa])],
+                [{"date": v.date, "value": v.value, "note": v.note,
+                  "text": record.text(v.value)} for v in record.values])],
             K.EVENTS: [dict(e, time=t) for e, t in self._dated(
                 [{"id": e.id, "date": e.date, "label": e.label, "short": e.short,
-                  "side": e.side} for e in events])],
+                  "side": e.side} for e in record.events])],
         })
         top = max([1.0] + [p["value"] for p in s[K.PSA]])
         top = float(math.ceil(top))
@@ -157,7 +153,7 @@ class TimelineLogic:
         stage = state.stage
         index = -1 if stage is None else [st.id for st in self.spread.stages].index(stage.id)
         caption = None if stage is None else {
-            "title": stage.title, "caption": stage.caption, "psa": psa_text(stage.psa),
+            "title": stage.title, "caption": stage.caption, "psa": state.psa_text,
             "source": stage.source}
         self.app.state.update({
             K.DATE: state.date,

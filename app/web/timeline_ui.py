@@ -51,16 +51,17 @@ def build() -> None:
                 html.Div("{{ tk.label }}", v_for=f"tk in {K.TICKS}", key=("tk.label",),
                          classes="ps-year", style=(f"`left: ${{{x_of('tk.time')}}}%`",))
         # PSA over the dates, with the current date and the clinical events
-        with html.Div(classes="ps-psa", id="psa-chart"):
-            html.Div(f"PSA {{{{ {K.PSA_TOP} }}}}", classes="ps-psa-axis",
-                     title="PSA in ng/ml (top of the chart)")
+        with html.Div(v_if=f"{K.PSA}.length || {K.EVENTS}.length", classes="ps-psa",
+                      id="psa-chart"):
+            html.Div(f"{{{{ {K.MARKER}.name }}}} {{{{ {K.PSA_TOP} }}}}", classes="ps-psa-axis",
+                     title=(f"{K.MARKER}.name + ' in ' + {K.MARKER}.unit "
+                            "+ ' (top of the chart)'",))
             with html.Div(classes="ps-psa-plot"):
                 html.Div(v_html=(K.PSA_SVG,), classes="ps-psa-svg")
                 html.Div(v_for=f"p in {K.PSA}", key=("p.date",), classes="ps-psa-dot",
                          style=(f"`left: ${{{x_of('p.time')}}}%; bottom: "
                                 f"${{5 + 85 * Math.min(p.value, {K.PSA_TOP}) / {K.PSA_TOP}}}%`",),
-                         title=("(p.value ? p.value + ' ng/ml' : 'undetectable') + ', ' "
-                                "+ p.date + (p.note ? ' (' + p.note + ')' : '')",))
+                         title=("p.text + ', ' + p.date + (p.note ? ' (' + p.note + ')' : '')",))
                 with html.Div(v_for=f"(e, i) in {K.EVENTS}", key=("e.id",),
                               classes=("['ps-event', 'ps-event-' + e.side, "
                                        "{'ps-event-low': i % 2 === 1}]",),
