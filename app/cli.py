@@ -80,7 +80,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     check_png_target(out)
     scene = _scene(args.scene)
     t = _moment(scene, args.time, args.date)
-    render_still(scene, out, camera=args.camera, size=size, time=t, spread=t is not None)
+    render_still(scene, out, camera=args.camera, size=size, time=t, spread=t is not None,
+                 captions=args.captions)
     print(out)
     return 0
 
@@ -186,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--camera", default="anterior", help="camera preset (default anterior)")
     s.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT (default 1280x720)")
     moment(s)
+    s.add_argument("--captions", action=argparse.BooleanOptionalAction, default=True,
+                   help="with a date or time: burn in the caption, legend and credit, as a "
+                        "clip frame has them (default on)")
     s.set_defaults(func=cmd_render)
 
     s = sub.add_parser("mesh", help="write one node's geometry (scene mm)")

@@ -74,7 +74,7 @@ class RendererLimit:
     comparing neighbours in time keeps the ratio honest)."""
 
     def __init__(self, scene, size):
-        self.r = FrameRenderer(scene, size, "anterior", spread=True, annotations=False)
+        self.r = FrameRenderer(scene, size, "anterior", spread=True, captions=False)
         self.r.image(moments(scene, 3)[1])  # build, first render
         self.pl = self.r.plotter
         self.cpu_per_frame: list[float] = []

@@ -1,9 +1,10 @@
 """Clip export: frames stream from the renderer to the encoder, which works in parallel.
 
-The main thread owns VTK and renders frame after frame (``FrameRenderer.image``: the very
+The main thread owns VTK and renders frame after frame (``FrameRenderer.render``: the very 3D
 pictures ``render`` makes). A writer thread takes them from a small bounded queue, burns in the
-captions and hands them to the encoder: an ffmpeg process for video, PIL for PNGs. So memory
-holds a few frames whatever the clip's length, and encoding overlaps rendering.
+captions (the drawing ``render`` burns into stills) and hands them to the encoder: an ffmpeg
+process for video, PIL for PNGs. So memory holds a few frames whatever the clip's length, and
+encoding overlaps rendering.
 
 Output is atomic: everything is written to a hidden name beside the target and renamed at the
 end; Ctrl-C, an error, a full disk or an unwritable path leave nothing behind.
@@ -25,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from app.errors import UserError
-from app.export.captions import CaptionOverlay, LegendEntry
 from app.export.encoders import (
     DEFAULT_QUALITY,
     EncoderError,
@@ -39,6 +39,7 @@ from app.export.encoders import (
 )
 from app.export.plan import ClipPlan, make_plan, orbit_preset
 from app.model.scene import Scene
+from app.render.captions import CaptionOverlay, overlay_for
 
 QUEUE_FRAMES = 4  # frames in flight between renderer and encoder (memory stays flat)
 GIF_PALETTE_SAMPLES = 8
@@ -237,9 +238,8 @@ class ClipFrames:
         self.scene = scene
         self.plan = plan
         self.orbit = camera == "orbit"
-        # The spread layer's own 2D legend and date label stay out: captions are burned in
-        # afterwards (or left out with --no-captions), so frames carry no duplicate text.
-        self.renderer = FrameRenderer(scene, size, camera, spread=True, annotations=False)
+        # Captions are burned in on the writer thread (or left out with --no-captions).
+        self.renderer = FrameRenderer(scene, size, camera, spread=True, captions=False)
         self.base = None
         if self.orbit:
             from app.render.scene_view import camera_for
@@ -252,28 +252,10 @@ class ClipFrames:
             from app.render.scene_view import apply_camera
 
             apply_camera(self.renderer.plotter, orbit_preset(self.base, self.plan.orbit_deg(i)))
-        image = self.renderer.image(t)
-        state = None
-        if self.renderer.layer is not None:
-            # Pure and deterministic: the very state the layer has just drawn.
-            state = self.scene.spread.state_at(self.scene.spread.duration if t is None else t)
-        return image, state
+        return self.renderer.render(t)
 
     def close(self) -> None:
         self.renderer.close()
-
-
-def legend_for(scene: Scene) -> tuple[LegendEntry, ...]:
-    """The scenario's legend (``Spread.legend``, from the scene file) in the arrows' colours:
-    what every burned-in picture (still, clip, browser screenshot) draws."""
-    spread = getattr(scene, "spread", None)
-    if spread is None:
-        return ()
-    from app.render.spread_layer import ARROW_COLOURS
-
-    return tuple(LegendEntry(e.style, e.text,
-                             tuple(int(round(255 * c)) for c in ARROW_COLOURS[e.style]))
-                 for e in spread.legend)
 
 
 def check_options(scene: Scene, out: Path, options: ExportOptions) -> tuple[str, ClipPlan, int]:
@@ -325,7 +307,7 @@ def export_clip(scene: Scene, out: Path | str, options: ExportOptions,
         frames = ClipFrames(scene, plan, options.size, options.camera)
         overlay = None
         if options.captions:
-            overlay = CaptionOverlay(options.size, scene.credit, legend=legend_for(scene))
+            overlay = overlay_for(scene, options.size)
         encoding = Encoding(fmt, quality)
         if fmt == "png":
             sink = PngFolderSink(tmp)

@@ -14,11 +14,14 @@ Built once (``SpreadLayer(view, spread)``):
   opaque up to ``t`` and fully transparent above, so arrows grow without being rebuilt.
 - **Arrowheads.** One cone per route, moved by its user matrix.
 - **Masses.** One unit sphere per mass, placed and scaled by its user matrix.
-- **Legend** (solid = ipsilateral perineural spread, dashed = dural bridge) and a date/stage line.
 
-Per frame (``apply(state)``) only table ranges, matrices, visibility and the date text change,
-and only where they differ from the previous frame. Animated objects: one table per nerve base
-colour, two arrow tables, the cones of moving routes, growing masses, the date text.
+No text: the caption, legend and credit are burned into the finished picture afterwards
+(``app.render.captions``), so they are always on top of arrows and drawn the same way in
+stills, clips and the browser's screenshot.
+
+Per frame (``apply(state)``) only table ranges, matrices and visibility change, and only where
+they differ from the previous frame. Animated objects: one table per nerve base colour, two
+arrow tables, the cones of moving routes, growing masses.
 
 For a browser that animates on its own: ``static_arrays()`` gives, per actor, the point array
 to upload once; ``uniforms(state)`` gives everything that changes per frame as plain numbers::
@@ -42,17 +45,9 @@ from typing import Any
 
 import numpy as np
 import pyvista as pv
-from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
-from vtkmodules.vtkRenderingCore import (
-    vtkActor2D,
-    vtkCoordinate,
-    vtkMapper,
-    vtkPolyDataMapper2D,
-    vtkRenderer,
-    vtkTextActor,
-)
+from vtkmodules.vtkRenderingCore import vtkMapper, vtkRenderer
 
 from app.render.scene_view import SceneView
 from app.spread.model import Spread, SpreadState
@@ -60,8 +55,7 @@ from app.spread.routes import Route, arrow_path
 
 # The VTK classes used here, by name: ``import vtk`` would load all of VTK (~1 s at start-up).
 vtk = types.SimpleNamespace(**{c.__name__: c for c in (
-    vtkActor2D, vtkCellArray, vtkCoordinate, vtkLookupTable, vtkMapper, vtkMatrix4x4, vtkPoints,
-    vtkPolyData, vtkPolyDataMapper2D, vtkRenderer, vtkTextActor)})
+    vtkLookupTable, vtkMapper, vtkMatrix4x4, vtkRenderer)})
 
 NEVER = 1.0e9  # arrival time of points tumour never reaches (finite, for VTK and browsers)
 
@@ -149,8 +143,7 @@ def _smooth_max(values: np.ndarray, half: int) -> np.ndarray:
 class SpreadLayer:
     """The spread drawn over a scene view. See the module docstring for what changes per frame."""
 
-    def __init__(self, view: SceneView, spread: Spread, legend: bool = True,
-                 label: bool = True, overlay: bool = True):
+    def __init__(self, view: SceneView, spread: Spread, overlay: bool = True):
         self.view = view
         self.spread = spread
         self.plotter = view.plotter
@@ -171,8 +164,6 @@ class SpreadLayer:
         self._build_arrows()
         self.mass_actors: dict[str, Any] = {}
         self._build_masses()
-        self.legend_actors: list[Any] = self._build_legend() if legend else []
-        self.label_actor = self._build_label() if label else None
 
     # -- build once ---------------------------------------------------------------------------
     def _overlay_renderer(self) -> vtk.vtkRenderer:
@@ -279,72 +270,11 @@ class SpreadLayer:
             actor.SetVisibility(False)
             self.mass_actors[mass.id] = actor
 
-    def _build_legend(self) -> list[Any]:
-        styles = [e.style for e in self.spread.legend]
-        actors = []
-        x0, y0, dy = 0.02, 0.04, 0.06
-        for i, style in enumerate(reversed(styles)):
-            y = y0 + i * dy
-            pts = vtk.vtkPoints()
-            lines = vtk.vtkCellArray()
-            if style == "solid":
-                segs = [(x0, x0 + 0.06)]
-            else:
-                segs = [(x0 + k * 0.02, x0 + k * 0.02 + 0.012) for k in range(3)]
-            for a, b in segs:
-                ia = pts.InsertNextPoint(a, y + 0.012, 0.0)
-                ib = pts.InsertNextPoint(b, y + 0.012, 0.0)
-                lines.InsertNextCell(2)
-                lines.InsertCellPoint(ia)
-                lines.InsertCellPoint(ib)
-            poly = vtk.vtkPolyData()
-            poly.SetPoints(pts)
-            poly.SetLines(lines)
-            coord = vtk.vtkCoordinate()
-            coord.SetCoordinateSystemToNormalizedViewport()
-            mapper = vtk.vtkPolyDataMapper2D()
-            mapper.SetInputData(poly)
-            mapper.SetTransformCoordinate(coord)
-            line_actor = vtk.vtkActor2D()
-            line_actor.SetMapper(mapper)
-            line_actor.GetProperty().SetColor(*ARROW_COLOURS[style])
-            line_actor.GetProperty().SetLineWidth(4)
-            text = vtk.vtkTextActor()
-            text.SetInput(f"{style}: {self.legend_text(style)}")
-            text.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-            text.SetPosition(x0 + 0.075, y)
-            prop = text.GetTextProperty()
-            prop.SetColor(0.1, 0.1, 0.1)
-            prop.SetBackgroundColor(1.0, 1.0, 1.0)
-            prop.SetBackgroundOpacity(0.75)
-            prop.SetFontSize(max(11, int(self.plotter.window_size[1] * 0.028)))
-            self.plotter.renderer.AddViewProp(line_actor)
-            self.plotter.renderer.AddViewProp(text)
-            actors += [line_actor, text]
-        return actors
-
-    def legend_text(self, style: str) -> str:
-        """What an arrow style means in this scenario (the scene file's legend)."""
-        return self.spread.legend_text(style)
-
-    def _build_label(self) -> vtk.vtkTextActor:
-        text = vtk.vtkTextActor()
-        text.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-        text.SetPosition(0.02, 0.93)
-        prop = text.GetTextProperty()
-        prop.SetColor(0.1, 0.1, 0.1)
-        prop.SetBold(True)
-        prop.SetBackgroundColor(1.0, 1.0, 1.0)
-        prop.SetBackgroundOpacity(0.75)
-        prop.SetFontSize(max(12, int(self.plotter.window_size[1] * 0.035)))
-        self.plotter.renderer.AddViewProp(text)
-        return text
-
     # -- tear down ----------------------------------------------------------------------------
     def remove(self) -> None:
         """Take away everything this layer added to the scene view, leaving it as found.
 
-        Its observers, arrows, heads, masses, 2D text, the overlay renderer (and the window
+        Its observers, arrows, heads, masses, the overlay renderer (and the window
         layer it needed) go; the nerves it coloured get their plain colour back and lose their
         ``arrival`` arrays. Safe to call twice. A scenario switch calls this, so that switching
         back and forth leaves nothing behind in the plotter.
@@ -356,9 +286,6 @@ class SpreadLayer:
         holder = self.overlay if self.overlay is not None else base
         for actor in self.actors():
             holder.RemoveActor(actor)
-        texts = self.legend_actors + ([self.label_actor] if self.label_actor is not None else [])
-        for prop in texts:
-            base.RemoveViewProp(prop)
         if self.overlay is not None:
             self.overlay.RemoveAllViewProps()
             self.overlay.SetActiveCamera(None)
@@ -382,8 +309,6 @@ class SpreadLayer:
         self.arrow_polydata.clear()
         self.heads.clear()
         self.mass_actors.clear()
-        self.legend_actors = []
-        self.label_actor = None
         self._last.clear()
 
     # -- per frame ----------------------------------------------------------------------------
@@ -429,8 +354,6 @@ class SpreadLayer:
                 actor = self.mass_actors[mid]
                 actor.SetVisibility(m["visible"])
                 actor.SetUserMatrix(_vtk_matrix(np.asarray(m["matrix"]).reshape(4, 4)))
-        if self.label_actor is not None and self._changed("label", u["label"]):
-            self.label_actor.SetInput(u["label"])
 
     def _changed(self, key: str, value: Any) -> bool:
         if self._last.get(key) == value:

@@ -1,15 +1,22 @@
-"""Offscreen pictures of a scene at a moment: one renderer shared by stills and clips."""
+"""Offscreen pictures of a scene at a moment: one renderer shared by stills and clips.
+
+A picture is the 3D render, then its words burned in on top (``app.render.captions``): stills
+here, clip frames on the export's writer thread, the browser's screenshot in the web app, all
+with the same drawing.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from app.errors import UserError
 from app.model.scene import Scene
+from app.render.captions import overlay_for
 from app.render.scene_view import SceneView, apply_camera, camera_for, make_plotter
 
 
@@ -17,13 +24,14 @@ class FrameRenderer:
     """Builds the scene (and its spread layer) once; ``image(t)`` renders any moment.
 
     ``t`` is animation seconds on the scene's timeline, or None for the anatomy alone.
-    ``annotations=False`` leaves out the spread layer's legend and date label (clip export
-    burns in its own captions instead).
+    With a spread, ``image`` burns in the caption, legend and credit after the 3D render, so
+    they are always on top; ``captions=False`` leaves them out (``render --no-captions``, and
+    clip export, which burns them in on its writer thread instead).
     """
 
     def __init__(self, scene: Scene, size: tuple[int, int] = (1280, 720),
                  camera: str | None = "anterior", spread: bool = True,
-                 annotations: bool = True):
+                 captions: bool = True):
         self.scene = scene
         self.size = size
         self.plotter = make_plotter(size)
@@ -32,8 +40,8 @@ class FrameRenderer:
         if spread and scene.spread is not None:
             from app.render.spread_layer import SpreadLayer
 
-            self.layer = SpreadLayer(self.view, scene.spread, legend=annotations,
-                                     label=annotations)
+            self.layer = SpreadLayer(self.view, scene.spread)
+        self.overlay = overlay_for(scene, size) if captions and self.layer is not None else None
         self.camera_name = camera
         if camera != "orbit":
             preset = camera_for(scene, camera)
@@ -50,11 +58,18 @@ class FrameRenderer:
         self.layer.apply(state)
         return state
 
-    def image(self, t: float | None = None) -> np.ndarray:
-        """An (H, W, 3) uint8 picture of moment ``t``."""
-        self.apply(t)
+    def render(self, t: float | None = None) -> tuple[np.ndarray, Any]:
+        """The 3D picture of moment ``t`` alone, (H, W, 3) uint8, and the state it shows."""
+        state = self.apply(t)
         self.plotter.render()
-        return np.asarray(self.plotter.screenshot(return_img=True))[:, :, :3]
+        return np.asarray(self.plotter.screenshot(return_img=True))[:, :, :3], state
+
+    def image(self, t: float | None = None) -> np.ndarray:
+        """The picture of moment ``t``: the 3D render with its words burned in on top."""
+        image, state = self.render(t)
+        if self.overlay is not None:
+            self.overlay.draw(image, state)
+        return image
 
     def close(self) -> None:
         self.plotter.close()
@@ -98,9 +113,10 @@ def save_png(image: np.ndarray, out: Path) -> None:
 
 def render_still(scene: Scene, out: Path, camera: str | None = "anterior",
                  size: tuple[int, int] = (1280, 720), time: float | None = None,
-                 spread: bool = False) -> Path:
-    """Render one picture of ``scene`` to ``out`` (PNG). With ``spread``, at moment ``time``."""
-    renderer = FrameRenderer(scene, size, camera, spread=spread)
+                 spread: bool = False, captions: bool = True) -> Path:
+    """Render one picture of ``scene`` to ``out`` (PNG). With ``spread``, at moment ``time``
+    (and, unless ``captions`` is False, with its caption, legend and credit)."""
+    renderer = FrameRenderer(scene, size, camera, spread=spread, captions=captions)
     try:
         save_png(renderer.image(time), out)
     finally:

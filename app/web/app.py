@@ -281,8 +281,7 @@ class ViewerApp:
 
         from PIL import Image
 
-        from app.export.captions import CaptionOverlay
-        from app.export.pipeline import legend_for
+        from app.render.captions import overlay_for
 
         try:
             w = max(320, min(3840, int(width)))
@@ -291,9 +290,8 @@ class ViewerApp:
             w, h = 1600, 900
         img = self.engine.screenshot((w, h))
         state = self.engine.state_at(self.engine.time)
-        if state is not None:
-            scene = self.engine.scene
-            CaptionOverlay((w, h), scene.credit, legend=legend_for(scene)).draw(img, state)
+        if state is not None:  # the words every picture burns in, as stills and clips do
+            overlay_for(self.engine.scene, (w, h)).draw(img, state)
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, format="PNG")
         return base64.b64encode(buf.getvalue()).decode("ascii")

@@ -107,9 +107,9 @@ class ViewerEngine:
         if scene.spread is not None:
             from app.render.spread_layer import SpreadLayer
 
-            # The page shows the date, caption and legend itself (HTML), so that the local
-            # (vtk.js) and remote (VTK) views draw exactly the same 3D scene.
-            self.layer = SpreadLayer(self.view, scene.spread, legend=False, label=False)
+            # The layer draws no text (the page shows the date, caption and legend in HTML),
+            # so the local (vtk.js) and remote (VTK) views draw exactly the same 3D scene.
+            self.layer = SpreadLayer(self.view, scene.spread)
         self._strip()
         if scene.nodes:
             self.set_camera(Camera.of_preset(camera_for(scene, "anterior")))

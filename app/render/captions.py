@@ -1,9 +1,14 @@
-"""Captions and legend burned into clip frames (PIL text, numpy compositing).
+"""Captions, legend and credit burned into every picture after the 3D render (PIL, numpy).
+
+Stills (``render``), clip frames (``export``) and the browser's screenshot all draw their words
+here, onto the finished 3D picture, so text is always on top (no arrow crosses a title) and
+looks the same everywhere; :func:`overlay_for` is the one way to get the drawing for a scene.
 
 What a frame says comes from the spread state alone: the date, the stage title, its caption and
-PSA, the figure it rests on, and the scene's credit line. Text is drawn once per distinct caption
-(the date changes monthly, stages a few times) into small RGBA patches; per frame only those
-patches are blended onto the picture, which keeps captions off the critical path.
+PSA, the figure it rests on, and the scene's credit line; the legend is the scenario's (the
+scene file's) in the arrows' colours. Text is drawn once per distinct caption (the date changes
+monthly, stages a few times) into small RGBA patches; per frame only those patches are blended
+onto the picture, which keeps captions off the critical path.
 """
 
 from __future__ import annotations
@@ -38,6 +43,23 @@ class LegendEntry:
     style: str  # "solid" | "dashed"
     label: str
     rgb: tuple[int, int, int]
+
+
+def legend_entries(spread: Any) -> tuple[LegendEntry, ...]:
+    """The scenario's legend (the scene file's, ``Spread.legend``) in the arrows' colours:
+    what every picture's legend lists (none without a spread)."""
+    if spread is None:
+        return ()
+    from app.render.spread_layer import ARROW_COLOURS
+
+    return tuple(LegendEntry(e.style, e.text,
+                             tuple(int(round(255 * c)) for c in ARROW_COLOURS[e.style]))
+                 for e in spread.legend)
+
+
+def overlay_for(scene: Any, size: tuple[int, int]) -> CaptionOverlay:
+    """The drawing a picture of ``scene`` at ``size`` gets: its credit and its legend."""
+    return CaptionOverlay(size, scene.credit, legend=legend_entries(scene.spread))
 
 
 TEXT_RGB = (25, 25, 30)

@@ -1,0 +1,52 @@
+/* Reading a bundle (app/player/bundle.py): b"PSB1" | uint32 header length | JSON | arrays.
+ * The page holds it gzip-compressed (inline as base64, or as a file of a static site) and
+ * inflates it with the browser's own DecompressionStream: no library, no network.
+ */
+
+const TYPES = { u8: Uint8Array, i8: Int8Array, u16: Uint16Array, u32: Uint32Array,
+  f32: Float32Array };
+
+/** base64 text -> bytes. */
+export function fromBase64(text) {
+  const bin = atob(text.replace(/\s+/g, ""));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** gzip bytes -> ArrayBuffer, through DecompressionStream (Chromium 80+, Firefox 113+). */
+export async function gunzip(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).arrayBuffer();
+}
+
+/** Bundle bytes -> {header, array(ref)}; array(ref) gives the typed array a reference names. */
+export function parseBundle(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
+  if (magic !== "PSB1") throw new Error("not a pelvic-spread bundle");
+  const n = new DataView(buffer).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const base = 8 + n;
+  const array = (ref) => {
+    if (!ref) return null;
+    const T = TYPES[ref.t];
+    return new T(buffer, base + ref.o, ref.n);
+  };
+  return { header, array };
+}
+
+/** gzip+base64 text (as the offline page holds it) -> parsed bundle. */
+export async function decodeBundle(base64) {
+  return parseBundle(await gunzip(fromBase64(base64)));
+}
+
+/** A parsed bundle from a URL (a static site's compressed asset). */
+export async function fetchBundle(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  // a server that sends .gz with Content-Encoding: gzip has already inflated it
+  const zipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  return parseBundle(zipped ? await gunzip(bytes) : bytes.buffer);
+}

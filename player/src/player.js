@@ -1,0 +1,605 @@
+/* Pelvic spread player: the whole animation in the browser, from a static bundle.
+ *
+ * The bundle (app/player/bundle.py) holds the geometry once, the arrival-time scalars, the
+ * timeline, the record, the cameras and the legend. Per frame the player computes the state
+ * itself (timeline.js) and changes only lookup-table ranges, matrices and visibility on vtk.js
+ * objects built once; it never waits for a server. The page UI (page.js), `serve`'s view and
+ * lecture followers drive it through this API.
+ *
+ * API
+ * ---
+ *   const player = createPlayer(container, bundle, options)
+ *     container  an element; the player fills it (a canvas plus an overlay layer)
+ *     bundle     parseBundle()/decodeBundle()/fetchBundle() output: {header, array(ref)}
+ *     options    {time: seconds (default: the end), camera: preset name (default: the
+ *                 bundle's), interactive: true (mouse turns the camera), labels: false,
+ *                 clock: () => ms
+ *                 (default Date.now: the wall clock play() anchors are read against)}
+ *
+ *   player.header                   the bundle's header (name, cameras, timeline, legend...)
+ *   player.setTime(t)               show animation time t (clamped); pauses nothing
+ *   player.getTime()                the time shown
+ *   player.state()                  the state shown: {time, day, date, stageIndex, stage,
+ *                                   psa, psaText, label, nerveRange, arrowRange, heads, ...}
+ *   player.stateAt(t)               the state at t, without showing it (pure)
+ *   player.play({anchorTime, anchorWallClock, speed})
+ *                                   play from anchorTime at anchorWallClock (clock() ms),
+ *                                   speed animation seconds per second; all optional
+ *                                   (default: from now, at the current time and speed).
+ *                                   Followers given the same anchor show the same moment.
+ *   player.pause()                  stop where it is
+ *   player.isPlaying()
+ *   player.seek(t)                  go to t; keeps playing (re-anchored) if it was
+ *   player.setSpeed(s)              playback speed (re-anchored)
+ *   player.setStage(i)              seek to stage i's start; nextStage(), prevStage()
+ *   player.setCamera(preset | {position, focalPoint, viewUp, viewAngle}, {animate})
+ *                                   animate: true (0.8 s), seconds, or false; a preset's
+ *                                   `hide` list applies while it is the current preset
+ *   player.getCamera()              {position, focalPoint, viewUp, viewAngle, preset}
+ *   player.setVisible(idOrIds, on)  show/hide nodes; a group id means its subtree
+ *   player.isVisible(id)            a drawable's own switch (before a preset's hide list)
+ *   player.setLabels(on)            labels on key structures
+ *   player.on(event, cb)            returns an unsubscribe function. Events:
+ *       'time'   (state)           every time shown (playing or seeking)
+ *       'stage'  (index, state)    the stage changed
+ *       'play'   ({playing, anchorTime, anchorWallClock, speed})
+ *       'camera' (camera, {source: 'user'|'preset'|'api', end: bool})  end: a move ended
+ *       'visibility' ({id: bool})  'labels' (bool)  'frame' ()  after each rendered frame
+ *   player.render()                 draw now (normally scheduled on the next frame)
+ *   player.resize()                 after the container changed size
+ *   player.destroy()
+ *   player.ready                    a promise: resolves after the first frame is drawn
+ */
+
+import "@kitware/vtk.js/Rendering/OpenGL/Profiles/Geometry";
+import vtkDataArray from "@kitware/vtk.js/Common/Core/DataArray";
+import vtkLookupTable from "@kitware/vtk.js/Common/Core/LookupTable";
+import vtkCellArray from "@kitware/vtk.js/Common/Core/CellArray";
+import vtkPolyData from "@kitware/vtk.js/Common/DataModel/PolyData";
+import vtkActor from "@kitware/vtk.js/Rendering/Core/Actor";
+import vtkMapper from "@kitware/vtk.js/Rendering/Core/Mapper";
+import vtkLight from "@kitware/vtk.js/Rendering/Core/Light";
+import vtkRenderer from "@kitware/vtk.js/Rendering/Core/Renderer";
+import vtkRenderWindow from "@kitware/vtk.js/Rendering/Core/RenderWindow";
+import vtkRenderWindowInteractor from "@kitware/vtk.js/Rendering/Core/RenderWindowInteractor";
+import vtkOpenGLRenderWindow from "@kitware/vtk.js/Rendering/OpenGL/RenderWindow";
+import vtkInteractorStyleTrackballCamera from "@kitware/vtk.js/Interaction/Style/InteractorStyleTrackballCamera";
+
+import { makeTimeline } from "./timeline.js";
+import { interpolate, ease, project } from "./camera.js";
+
+const TRANSITION_S = 0.8;
+
+/** Row-major 4x4 (the bundle's and Python's) -> column-major (vtk.js's user matrix). */
+function colMajor(m) {
+  return [m[0], m[4], m[8], m[12], m[1], m[5], m[9], m[13], m[2], m[6], m[10], m[14],
+    m[3], m[7], m[11], m[15]];
+}
+
+function polyData(geom, array) {
+  const q = array(geom.points);
+  const n = q.length / 3;
+  const pts = new Float32Array(q.length);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < 3; k++) pts[3 * i + k] = geom.min[k] + q[3 * i + k] * geom.step[k];
+  }
+  const tris = array(geom.tris);
+  const m = tris.length / 3;
+  const cells = new Uint32Array(4 * m);
+  for (let i = 0; i < m; i++) {
+    cells[4 * i] = 3;
+    cells[4 * i + 1] = tris[3 * i];
+    cells[4 * i + 2] = tris[3 * i + 1];
+    cells[4 * i + 3] = tris[3 * i + 2];
+  }
+  const pd = vtkPolyData.newInstance();
+  pd.getPoints().setData(pts, 3);
+  pd.setPolys(vtkCellArray.newInstance({ values: cells }));
+  if (geom.normals) {
+    const qn = array(geom.normals);
+    const nrm = new Float32Array(qn.length);
+    for (let i = 0; i < qn.length; i++) nrm[i] = qn[i] / 127;
+    pd.getPointData().setNormals(vtkDataArray.newInstance({
+      name: "Normals", numberOfComponents: 3, values: nrm }));
+  }
+  return pd;
+}
+
+function lookupTable(spec) {
+  const lut = vtkLookupTable.newInstance();
+  if (spec.below) {
+    lut.setBelowRangeColor(...spec.below);
+    lut.setUseBelowRangeColor(true);
+  }
+  if (spec.above) {
+    lut.setAboveRangeColor(...spec.above);
+    lut.setUseAboveRangeColor(true);
+  }
+  lut.setNanColor(...spec.nan);
+  const rows = [];
+  for (let i = 0; i < spec.table.length; i += 4) rows.push(spec.table.slice(i, i + 4));
+  lut.setTable(rows);
+  lut.setMappingRange(-1, 0);
+  return lut;
+}
+
+function makeLight(spec) {
+  const light = vtkLight.newInstance();
+  // a VTK headlight in a set of several is a camera light at (0, 0, 1): vtk.js shades
+  // non-scene lights by their direction in view coordinates
+  light.setLightType(spec.type === "HeadLight" ? "CameraLight" : spec.type);
+  light.setPosition(...spec.position);
+  light.setFocalPoint(...spec.focal);
+  light.setColor(...spec.color);
+  light.setIntensity(spec.intensity);
+  light.setPositional(false);
+  return light;
+}
+
+export function createPlayer(container, bundle, options = {}) {
+  const H = bundle.header;
+  const array = bundle.array;
+  const clock = options.clock || (() => Date.now());
+  const listeners = {};
+  const emit = (name, ...args) => (listeners[name] || []).forEach((cb) => cb(...args));
+
+  // -- DOM ---------------------------------------------------------------------------------
+  container.classList.add("psp-root");
+  const canvasBox = document.createElement("div");
+  canvasBox.className = "psp-canvas";
+  container.appendChild(canvasBox);
+  const overlay = document.createElement("div");
+  overlay.className = "psp-overlay";
+  container.appendChild(overlay);
+
+  // -- vtk.js scene ------------------------------------------------------------------------
+  const renderWindow = vtkRenderWindow.newInstance();
+  const glWindow = vtkOpenGLRenderWindow.newInstance();
+  renderWindow.addView(glWindow);
+  glWindow.setContainer(canvasBox);
+  const base = vtkRenderer.newInstance();
+  base.setBackground(...H.background);
+  const top = vtkRenderer.newInstance();
+  renderWindow.addRenderer(base);
+  renderWindow.addRenderer(top);
+  renderWindow.setNumberOfLayers(2);
+  top.setLayer(1);
+  top.setPreserveColorBuffer(true);
+  top.setInteractive(false);
+  const camera = base.getActiveCamera();
+  top.setActiveCamera(camera);
+  [base, top].forEach((ren, i) => {
+    ren.setAutomaticLightCreation(false);
+    ren.setTwoSidedLighting(true);
+    (H.lights[i] || []).forEach((spec) => {
+      // a lone headlight of intensity 1 takes VTK's (and vtk.js's) simple shading path
+      const lone = H.lights[i].length === 1 && spec.type === "HeadLight" && spec.intensity === 1;
+      if (lone) {
+        const l = vtkLight.newInstance();
+        l.setLightTypeToHeadLight();
+        ren.addLight(l);
+      } else {
+        ren.addLight(makeLight(spec));
+      }
+    });
+  });
+
+  const geoms = H.geoms.map((g) => polyData(g, array));
+  const luts = H.luts.map(lookupTable);
+  const actors = {};
+  const nodeActors = [];
+  H.actors.forEach((a) => {
+    const mapper = vtkMapper.newInstance();
+    let pd = geoms[a.geom];
+    if (a.arrival) {
+      // each coloured surface carries its own arrival array (geometry may be shared)
+      pd = vtkPolyData.newInstance();
+      pd.shallowCopy(geoms[a.geom]);
+      pd.getPointData().addArray(vtkDataArray.newInstance({
+        name: "arrival", numberOfComponents: 1, values: array(a.arrival) }));
+      mapper.setLookupTable(luts[a.lut]);
+      mapper.setUseLookupTableScalarRange(true);
+      mapper.setScalarModeToUsePointFieldData();
+      mapper.setColorByArrayName("arrival");
+      mapper.setColorModeToMapScalars();
+      mapper.setInterpolateScalarsBeforeMapping(true);
+      mapper.setScalarVisibility(true);
+    } else {
+      mapper.setScalarVisibility(false);
+    }
+    mapper.setInputData(pd);
+    const actor = vtkActor.newInstance();
+    actor.setMapper(mapper);
+    const p = actor.getProperty();
+    p.setColor(...a.prop.color);
+    p.setOpacity(a.prop.opacity);
+    p.setAmbient(a.prop.ambient);
+    p.setDiffuse(a.prop.diffuse);
+    p.setSpecular(a.prop.specular);
+    p.setSpecularPower(a.prop.specularPower);
+    if (a.prop.flat) p.setInterpolationToFlat();
+    else p.setInterpolationToPhong();
+    actor.setVisibility(!!a.visible);
+    (a.layer === 1 ? top : base).addActor(actor);
+    actors[a.id] = actor;
+    if (a.kind === "node") nodeActors.push(a.id);
+  });
+
+  // Clipping range from everything that can be drawn (both layers share the camera).
+  const bounds = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
+  geoms.forEach((pd) => {
+    const b = pd.getBounds();
+    for (let k = 0; k < 3; k++) {
+      bounds[2 * k] = Math.min(bounds[2 * k], b[2 * k]);
+      bounds[2 * k + 1] = Math.max(bounds[2 * k + 1], b[2 * k + 1]);
+    }
+  });
+  H.timeline?.masses.forEach((m) => {
+    const r = Math.max(...m.knotRadius);
+    for (let k = 0; k < 3; k++) {
+      bounds[2 * k] = Math.min(bounds[2 * k], m.center[k] - r);
+      bounds[2 * k + 1] = Math.max(bounds[2 * k + 1], m.center[k] + r);
+    }
+  });
+  const resetClipping = base.resetCameraClippingRange;
+  base.resetCameraClippingRange = () => resetClipping(bounds);
+
+  // -- timeline ----------------------------------------------------------------------------
+  let timeline = null;
+  if (H.timeline) {
+    const tl = Object.assign({}, H.timeline);
+    tl.routes = H.timeline.routes.map((r) => Object.assign({}, r, {
+      path: array(r.path), s: array(r.s), headS: r.headS ? array(r.headS) : null,
+      headPoints: r.headPoints ? array(r.headPoints) : null }));
+    timeline = makeTimeline(tl);
+  }
+  const lutsBy = { nerve: [], arrow: [] };
+  H.luts.forEach((spec, i) => lutsBy[spec.range].push(luts[i]));
+
+  let current = null;
+  let playing = null; // {anchorTime, anchorWallClock, speed}
+  let speed = 1;
+
+  function apply(state) {
+    lutsBy.nerve.forEach((l) => l.setMappingRange(...state.nerveRange));
+    lutsBy.arrow.forEach((l) => l.setMappingRange(...state.arrowRange));
+    for (const [id, h] of Object.entries(state.heads)) {
+      const a = actors[`head:${id}`];
+      if (!a) continue;
+      a.setVisibility(h.visible);
+      a.setUserMatrix(colMajor(h.matrix));
+    }
+    for (const [id, m] of Object.entries(state.masses)) {
+      const a = actors[`mass:${id}`];
+      if (!a) continue;
+      a.setVisibility(m.visible);
+      a.setUserMatrix(colMajor(m.matrix));
+    }
+  }
+
+  function showTime(t) {
+    if (!timeline) return null;
+    const before = current;
+    current = timeline.stateAt(t);
+    apply(current);
+    schedule();
+    emit("time", current);
+    if (!before || before.stageIndex !== current.stageIndex) emit("stage", current.stageIndex, current);
+    return current;
+  }
+
+  // -- visibility ---------------------------------------------------------------------------
+  const nodes = {};
+  H.nodes.forEach((n) => {
+    nodes[n.id] = Object.assign({ children: [] }, n);
+  });
+  H.nodes.forEach((n) => {
+    if (n.parent && nodes[n.parent]) nodes[n.parent].children.push(n.id);
+  });
+  const subtree = (id) => {
+    const out = [];
+    const stack = [id];
+    while (stack.length) {
+      const k = stack.pop();
+      if (!nodes[k]) continue;
+      out.push(k);
+      stack.push(...nodes[k].children);
+    }
+    return out;
+  };
+  const switchedOn = {}; // node id -> bool (every node, groups included)
+  H.nodes.forEach((n) => {
+    switchedOn[n.id] = n.visible !== false;
+  });
+  let presetHidden = new Set();
+  function effective(id) {
+    if (presetHidden.has(id)) return false;
+    for (let k = id; k; k = nodes[k] && nodes[k].parent) if (!switchedOn[k]) return false;
+    return true;
+  }
+  function refreshVisibility() {
+    nodeActors.forEach((id) => actors[id].setVisibility(effective(id)));
+    schedule();
+  }
+
+  // -- camera -----------------------------------------------------------------------------
+  let presetName = null;
+  let flight = 0;
+  const camNow = () => ({
+    position: camera.getPosition(), focalPoint: camera.getFocalPoint(),
+    viewUp: camera.getViewUp(), viewAngle: camera.getViewAngle(), preset: presetName,
+  });
+  function setCameraNow(c) {
+    camera.setPosition(...c.position);
+    camera.setFocalPoint(...c.focalPoint);
+    camera.setViewUp(...c.viewUp);
+    camera.setViewAngle(c.viewAngle);
+    base.resetCameraClippingRange();
+  }
+  function findPreset(name) {
+    return H.cameras.find((c) => c.name === name) || (H.camera.name === name ? H.camera : null);
+  }
+
+  // -- labels on key structures (HTML over the canvas) -------------------------------------
+  let labelsOn = !!options.labels;
+  const labelLayer = document.createElement("div");
+  labelLayer.className = "psp-labels";
+  overlay.appendChild(labelLayer);
+  const labelEls = H.labels.map((a) => {
+    const el = document.createElement("div");
+    el.className = "psp-label";
+    el.textContent = a.text;
+    labelLayer.appendChild(el);
+    return el;
+  });
+  function placeLabels() {
+    labelLayer.style.display = labelsOn ? "" : "none";
+    if (!labelsOn) return;
+    const rect = container.getBoundingClientRect();
+    const aspect = rect.width / Math.max(1, rect.height);
+    const placed = [];
+    H.labels.forEach((a, i) => {
+      const el = labelEls[i];
+      const q = effective(a.id) ? project(camNow(), aspect, a.pos) : null;
+      if (!q || q[0] < 0 || q[0] > 1 || q[1] < 0 || q[1] > 1) {
+        el.style.display = "none";
+        return;
+      }
+      el.style.display = "";
+      const w = el.offsetWidth;
+      const h = el.offsetHeight + 2;
+      const x = q[0] * rect.width;
+      let y = q[1] * rect.height;
+      for (let k = 0; k < 6; k++) {
+        const hit = placed.find((b) => Math.abs(b[0] - x) < (b[2] + w) / 2 && Math.abs(b[1] - y) < h);
+        if (!hit) break;
+        y = hit[1] + h;
+      }
+      placed.push([x, y, w]);
+      el.style.left = `${x.toFixed(1)}px`;
+      el.style.top = `${y.toFixed(1)}px`;
+    });
+  }
+
+  // -- drawing -------------------------------------------------------------------------------
+  let pending = false;
+  let frames = 0;
+  let resolveReady;
+  const ready = new Promise((r) => {
+    resolveReady = r;
+  });
+  function render() {
+    pending = false;
+    base.resetCameraClippingRange();
+    renderWindow.render();
+    placeLabels();
+    frames++;
+    emit("frame");
+    if (frames === 1) requestAnimationFrame(() => resolveReady());
+  }
+  function schedule() {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(render);
+    }
+  }
+
+  function resize() {
+    const w = options.size ? options.size[0] : container.clientWidth;
+    const h = options.size ? options.size[1] : container.clientHeight;
+    const dpr = options.size ? 1 : window.devicePixelRatio || 1;
+    glWindow.setSize(Math.max(1, Math.floor(w * dpr)), Math.max(1, Math.floor(h * dpr)));
+    const canvas = glWindow.getCanvas();
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+    schedule();
+  }
+
+  // -- interaction --------------------------------------------------------------------------
+  let interactor = null;
+  if (options.interactive !== false) {
+    interactor = vtkRenderWindowInteractor.newInstance();
+    interactor.setView(glWindow);
+    interactor.initialize();
+    interactor.bindEvents(canvasBox);
+    const style = vtkInteractorStyleTrackballCamera.newInstance();
+    interactor.setInteractorStyle(style);
+    style.onStartInteractionEvent(() => {
+      flight++;
+      presetName = null;
+    });
+    style.onInteractionEvent(() => {
+      placeLabels();
+      emit("camera", camNow(), { source: "user", end: false });
+    });
+    style.onEndInteractionEvent(() => emit("camera", camNow(), { source: "user", end: true }));
+  }
+
+  // -- playback -----------------------------------------------------------------------------
+  let raf = 0;
+  function tick() {
+    raf = 0;
+    if (!playing) return;
+    const t = playing.anchorTime + ((clock() - playing.anchorWallClock) / 1000) * playing.speed;
+    const end = timeline.duration;
+    if (t >= end) {
+      showTime(end);
+      api.pause();
+      return;
+    }
+    showTime(t);
+    raf = requestAnimationFrame(tick);
+  }
+
+  const api = {
+    header: H,
+    ready,
+    get frames() {
+      return frames;
+    },
+    stateAt: (t) => (timeline ? timeline.stateAt(t) : null),
+    state: () => current,
+    getTime: () => (current ? current.time : 0),
+    setTime: (t) => showTime(t),
+    isPlaying: () => !!playing,
+    play(anchor = {}) {
+      if (!timeline) return;
+      let at = anchor.anchorTime ?? api.getTime();
+      if (anchor.anchorTime === undefined && at >= timeline.duration - 1e-6) at = timeline.start;
+      speed = anchor.speed ?? speed;
+      playing = { anchorTime: at, anchorWallClock: anchor.anchorWallClock ?? clock(), speed };
+      emit("play", Object.assign({ playing: true }, playing));
+      if (!raf) raf = requestAnimationFrame(tick);
+      tick();
+    },
+    pause() {
+      if (!playing) return;
+      playing = null;
+      if (raf) cancelAnimationFrame(raf);
+      raf = 0;
+      emit("play", { playing: false, anchorTime: api.getTime(), anchorWallClock: clock(), speed });
+    },
+    seek(t) {
+      if (playing) {
+        playing = Object.assign({}, playing, { anchorTime: t, anchorWallClock: clock() });
+        emit("play", Object.assign({ playing: true }, playing));
+      }
+      showTime(t);
+    },
+    setSpeed(s) {
+      speed = Number(s) || 1;
+      if (playing) api.play({ anchorTime: api.getTime(), speed });
+    },
+    getSpeed: () => speed,
+    setStage(i) {
+      if (!timeline || !timeline.stages.length) return;
+      const k = Math.min(Math.max(i, 0), timeline.stages.length - 1);
+      api.seek(timeline.stages[k].time);
+    },
+    nextStage() {
+      if (!timeline) return;
+      const t = api.getTime();
+      const next = timeline.stages.find((s) => s.time > t + 1e-6);
+      api.seek(next ? next.time : timeline.duration);
+    },
+    prevStage() {
+      if (!timeline) return;
+      const t = api.getTime();
+      const before = timeline.stages.filter((s) => s.time < t - 0.4);
+      api.seek(before.length ? before[before.length - 1].time : timeline.start);
+    },
+    setCamera(target, opts = {}) {
+      let to = target;
+      let name = null;
+      if (typeof target === "string" || typeof target === "number") {
+        const p = typeof target === "number" ? H.cameras[target] : findPreset(target);
+        if (!p) throw new Error(`unknown camera '${target}'`);
+        to = p;
+        name = p.name;
+      }
+      presetName = name;
+      presetHidden = new Set(name ? to.hide || [] : []);
+      refreshVisibility();
+      const from = camNow();
+      const seconds = opts.animate === true ? TRANSITION_S : Number(opts.animate) || 0;
+      const mine = ++flight;
+      const source = name ? "preset" : "api";
+      if (seconds <= 0) {
+        setCameraNow(to);
+        schedule();
+        emit("camera", camNow(), { source, end: true });
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const t0 = performance.now();
+        const step = (now) => {
+          if (mine !== flight) return resolve();
+          const s = Math.min(1, (now - t0) / (1000 * seconds));
+          setCameraNow(interpolate(from, to, ease(s)));
+          render();
+          if (s < 1) requestAnimationFrame(step);
+          else {
+            emit("camera", camNow(), { source, end: true });
+            resolve();
+          }
+        };
+        requestAnimationFrame(step);
+      });
+    },
+    getCamera: camNow,
+    setVisible(ids, on) {
+      const list = Array.isArray(ids) ? ids : [ids];
+      const changed = {};
+      list.forEach((id) => {
+        if (!(id in switchedOn)) throw new Error(`unknown structure '${id}'`);
+        switchedOn[id] = !!on;
+        changed[id] = !!on;
+        // switching a group on shows its subtree as the scene file has it
+        if (on) subtree(id).forEach((k) => {
+          if (k !== id) switchedOn[k] = nodes[k].visible !== false;
+        });
+      });
+      refreshVisibility();
+      emit("visibility", changed);
+    },
+    isVisible: (id) => !!switchedOn[id],
+    shown: (id) => effective(id),
+    nodes: () => H.nodes,
+    subtree,
+    setLabels(on) {
+      labelsOn = !!on;
+      placeLabels();
+      emit("labels", labelsOn);
+    },
+    getLabels: () => labelsOn,
+    on(name, cb) {
+      (listeners[name] = listeners[name] || []).push(cb);
+      return () => {
+        listeners[name] = (listeners[name] || []).filter((f) => f !== cb);
+      };
+    },
+    render,
+    resize,
+    canvas: () => glWindow.getCanvas(),
+    destroy() {
+      api.pause();
+      if (interactor) interactor.unbindEvents();
+      window.removeEventListener("resize", onResize);
+      renderWindow.delete();
+      glWindow.delete();
+      container.innerHTML = "";
+    },
+  };
+
+  const onResize = () => resize();
+  if (!options.size) window.addEventListener("resize", onResize);
+  const startCamera = (options.camera && findPreset(options.camera)) || H.camera;
+  presetName = startCamera.name;
+  presetHidden = new Set(startCamera.hide || []);
+  setCameraNow(startCamera);
+  refreshVisibility();
+  resize();
+  if (timeline) showTime(options.time ?? timeline.duration);
+  else schedule();
+  return api;
+}
