@@ -141,6 +141,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from app.player.export import wants_player
+
+    if args.output is None:  # `export case.html`, `export site/`: the output alone
+        if args.scene is None or not wants_player(args.scene):
+            raise UserError("export: give the output with -o (.mp4, .webm, .gif, a folder for "
+                            "PNGs), or a .html file or a folder ending in / for the player")
+        args.output, args.scene = args.scene, None
+    if wants_player(args.output, args.html):
+        from app.player.cli import run_player_export
+
+        return run_player_export(args)
     from app.export.cli import run_export
 
     return run_export(args)
@@ -207,8 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="export a clip (MP4, WebM, GIF or PNG frames)")
     s.add_argument("scene", nargs="?", help=scene_help)
-    s.add_argument("-o", "--output", required=True,
-                   help=".mp4 (H.264), .webm (VP9), .gif, or a folder for numbered PNGs")
+    s.add_argument("-o", "--output",
+                   help=".mp4 (H.264), .webm (VP9), .gif, or a folder for numbered PNGs; "
+                        ".html: one offline page with the player; DIR/: a static site")
+    s.add_argument("--html", action="store_true",
+                   help="write the player's static site into an existing folder")
     s.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
     s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     s.add_argument("--from", dest="start", metavar="T|DATE",
