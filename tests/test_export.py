@@ -24,10 +24,10 @@ import pytest
 from PIL import Image
 
 from app.errors import UserError
-from app.render import captions as cap
 from app.export.jobs import ExportJobs, normalise_options, safe_name
 from app.export.plan import ClipPlan, make_plan, orbit_preset
 from app.model.scene import CameraPreset
+from app.render import captions as cap
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
