@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from app.errors import SceneError, UserError
+from app.render.slab_cli import add_slab_arguments
 
 EXIT_USAGE = 2
 
@@ -80,6 +81,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     check_png_target(out)
     scene = _scene(args.scene)
     t = _moment(scene, args.time, args.date)
+    if args.slab is not None or args.panel is not None:
+        from app.render.slab_cli import render_slab
+
+        print(render_slab(args, scene, out, size, t))
+        return 0
     render_still(scene, out, camera=args.camera, size=size, time=t, spread=t is not None,
                  captions=args.captions)
     print(out)
@@ -155,6 +161,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     from app.export.cli import run_export
 
     return run_export(args)
+
+
+def cmd_new_case(args: argparse.Namespace) -> int:
+    from app.authoring import new_case
+
+    path = new_case(args.name, Path(args.output) if args.output else None, args.from_scene)
+    print(f"{path}: written; edit it, then check it with: pelvic-spread validate {path}")
+    return 0
 
 
 def cmd_atlas(args: argparse.Namespace) -> int:
