@@ -209,9 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("render", help="render an offscreen still (PNG)")
     s.add_argument("scene", nargs="?", help=scene_help)
     s.add_argument("-o", "--output", required=True, help="output .png")
-    s.add_argument("--camera", default="anterior", help="camera preset (default anterior)")
+    s.add_argument("--camera", default=None,
+                   help="camera preset (default anterior; with --slab, the slab's own view)")
     s.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT (default 1280x720)")
     moment(s)
+    add_slab_arguments(s)
     s.add_argument("--captions", action=argparse.BooleanOptionalAction, default=True,
                    help="with a date or time: burn in the caption, legend and credit, as a "
                         "clip frame has them (default on)")
