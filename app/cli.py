@@ -149,10 +149,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from app.player.export import wants_player
 
-    if args.output is None:  # `export case.html`, `export site/`: the output alone
-        if args.scene is None or not wants_player(args.scene):
+    if args.output is None:  # `export case.html`, `export site/`, `export case.glb`: alone
+        slide = args.scene is not None and args.scene.lower().endswith((".glb", ".usdz"))
+        if args.scene is None or not (wants_player(args.scene) or slide):
             raise UserError("export: give the output with -o (.mp4, .webm, .gif, a folder for "
-                            "PNGs), or a .html file or a folder ending in / for the player")
+                            "PNGs), or a .html file or a folder ending in / for the player, or "
+                            "a .glb or .usdz 3D model")
         args.output, args.scene = args.scene, None
     if wants_player(args.output, args.html):
         from app.player.cli import run_player_export
@@ -236,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scene", nargs="?", help=scene_help)
     s.add_argument("-o", "--output",
                    help=".mp4 (H.264), .webm (VP9), .gif, or a folder for numbered PNGs; "
-                        ".html: one offline page with the player; DIR/: a static site")
+                        ".html: one offline page with the player; DIR/: a static site; "
+                        ".glb (PowerPoint, web) or .usdz (Keynote): an animated 3D model")
     s.add_argument("--html", action="store_true",
                    help="write the player's static site into an existing folder")
     s.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
@@ -250,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quality", type=int, default=None, help="0 (small) .. 10 (best)")
     s.add_argument("--captions", action=argparse.BooleanOptionalAction, default=True,
                    help="burn in date, stage, caption, PSA, legend and credit (default: on)")
+    s.add_argument("--organs", action=argparse.BooleanOptionalAction, default=True,
+                   help=".glb/.usdz 3D models: include the pelvic organs (default: on)")
     s.add_argument("--progress-file", help=argparse.SUPPRESS)  # JSON progress for app.export.jobs
     s.set_defaults(func=cmd_export)
 

@@ -48,7 +48,14 @@ def human_bytes(n: int) -> str:
 
 def run_export(args: argparse.Namespace) -> int:
     from app.case import load_scene, resolve_scene_path
+    from app.export.slides import format_of as slide_format
 
+    if slide_format(Path(args.output)) is not None:  # .glb, .usdz: a 3D model for slides
+        from app.export.slides import run_slide_export
+
+        return run_slide_export(args)
+    if not getattr(args, "organs", True):
+        raise UserError("--no-organs: only .glb and .usdz models leave the organs out")
     progress_path = getattr(args, "progress_file", None)
     machine = ProgressFile(Path(progress_path), args.output) if progress_path else None
     bar = TerminalProgress(sys.stderr)
