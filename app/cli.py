@@ -249,14 +249,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--to", dest="end", metavar="T|DATE", help="end (default: the end)")
     s.add_argument("--duration", type=float, metavar="SECONDS",
                    help="clip length: stretches the range (default: its own length)")
-    s.add_argument("--camera", default="anterior", help="preset name, or 'orbit'")
+    s.add_argument("--camera", default=None,
+                   help="preset name, or 'orbit' (default anterior; with --slab, the slab's view)")
+    add_slab_arguments(s, clip=True)
     s.add_argument("--quality", type=int, default=None, help="0 (small) .. 10 (best)")
     s.add_argument("--captions", action=argparse.BooleanOptionalAction, default=True,
                    help="burn in date, stage, caption, PSA, legend and credit (default: on)")
     s.add_argument("--organs", action=argparse.BooleanOptionalAction, default=True,
                    help=".glb/.usdz 3D models: include the pelvic organs (default: on)")
+    s.add_argument("--view", metavar="VIEW.json", default=None,
+                   help="a saved view (the page's Save view): its camera, hidden structures, "
+                        "opacities, colours and labels")
     s.add_argument("--progress-file", help=argparse.SUPPRESS)  # JSON progress for app.export.jobs
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("new-case", help="write a commented scene file for a case of your own")
+    s.add_argument("name", help="the case's name, e.g. my_case (writes my_case.yaml)")
+    s.add_argument("-o", "--output", default=None, help="where to write it (default NAME.yaml)")
+    s.add_argument("--from", dest="from_scene", default=None, metavar="SCENE",
+                   help="start from a copy of this scene's routes and timeline "
+                        "(e.g. bilateral_plexopathy)")
+    s.set_defaults(func=cmd_new_case)
 
     s = sub.add_parser("atlas", help="real anatomy atlases")
     asub = s.add_subparsers(dest="atlas_verb", metavar="ATLAS_VERB")

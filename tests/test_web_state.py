@@ -139,7 +139,7 @@ def test_seek_sets_date_caption_stage_and_spread_numbers(app):
     stage = sp.state_at(t).stage
     assert s[Timeline.CAPTION]["title"] == stage.title
     assert s[Timeline.STAGES][s[Timeline.STAGE]]["id"] == stage.id
-    r = s[Spread.PREFIX + "r"]
+    r = s[Spread.RANGES]
     assert r[1] == pytest.approx(t, abs=1e-3)  # nerve range ends at t
     assert len(r) == 4
     ids = s[Spread.IDS]

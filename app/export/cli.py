@@ -13,6 +13,8 @@ from pathlib import Path
 from app.errors import UserError
 from app.export.pipeline import ExportOptions, Progress, export_clip
 from app.export.progress import ProgressFile, TerminalProgress
+from app.model.scene import CameraPreset
+from app.render.look import Look
 
 
 @contextlib.contextmanager
@@ -35,9 +37,37 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def options_from_args(args: argparse.Namespace) -> ExportOptions:
     from app.render.still import parse_size
 
+    view = getattr(args, "view", None)
     return ExportOptions(size=parse_size(args.size), fps=args.fps, start=args.start,
                          end=args.end, duration=args.duration, camera=args.camera,
-                         quality=args.quality, captions=args.captions)
+                         quality=args.quality, captions=args.captions,
+                         slab=getattr(args, "slab", None),
+                         layout=getattr(args, "layout", "single"),
+                         labels=getattr(args, "labels", True),
+                         look=look_from_view_file(Path(view)) if view else None)
+
+
+def look_from_view_file(path: Path) -> Look:
+    """A saved view (the page's "Save view" JSON, or what the browser's Export sends) as the
+    look of a clip: its camera, hidden/isolated structures, opacities, colours and labels."""
+    from app.web.viewstate import ViewState
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--view {path}: cannot read: {exc.strerror or exc}") from None
+    view, problems = ViewState.from_json(text)
+    if problems:
+        raise UserError(f"--view {path}: " + "; ".join(problems))
+    camera = None
+    if view.camera is not None and not isinstance(view.camera, str):
+        c = view.camera
+        camera = CameraPreset("view", tuple(c.position), tuple(c.focal_point),
+                              tuple(c.view_up), float(c.view_angle))
+    colours = {k: tuple(int(v.lstrip("#")[i:i + 2], 16) / 255.0 for i in (0, 2, 4))
+               for k, v in (view.color or {}).items()}
+    return Look(camera=camera, hidden=tuple(view.hidden or ()), isolated=view.isolated or "",
+                opacity=dict(view.opacity or {}), color=colours, labels=bool(view.labels))
 
 
 def human_bytes(n: int) -> str:

@@ -58,6 +58,10 @@ class ExportOptions:
     camera: str = "anterior"  # a preset name, or "orbit"
     quality: int | None = None  # 0 (small) .. 10 (best); None: the format's default
     captions: bool = True
+    slab: str | None = None  # a slab through the scene (``axial:S1``); see app.imaging.slab
+    layout: str = "single"  # "side-by-side": the schematic MR panel beside the 3D view
+    labels: bool = True  # labels on the MR panel
+    look: Any = None  # app.render.look.Look: the page's view (camera, structures, labels)
 
 
 @dataclass(frozen=True)
@@ -232,14 +236,28 @@ class FrameWriter(threading.Thread):
 class ClipFrames:
     """Frame ``i`` of a plan: the ``render`` picture of ``plan.time_at(i)`` and its state."""
 
-    def __init__(self, scene: Scene, plan: ClipPlan, size: tuple[int, int], camera: str):
+    def __init__(self, scene: Scene, plan: ClipPlan, size: tuple[int, int], camera: str | None,
+                 options: ExportOptions | None = None):
         from app.render.still import FrameRenderer
 
         self.scene = scene
         self.plan = plan
         self.orbit = camera == "orbit"
+        self.size = size
+        self.options = options or ExportOptions(size=size)
         # Captions are burned in on the writer thread (or left out with --no-captions).
-        self.renderer = FrameRenderer(scene, size, camera, spread=True, captions=False)
+        if self.options.slab is not None:
+            from app.render.slab import SlabFrames
+            from app.render.slab_cli import slab_of
+
+            self.renderer = SlabFrames(
+                scene, slab_of(scene, self.options.slab), size,
+                None if camera in (None, "orbit") else camera,
+                panel=self.options.layout == "side-by-side", captions=False,
+                labels=self.options.labels)
+        else:
+            self.renderer = FrameRenderer(scene, size, camera, spread=True, captions=False,
+                                          look=self.options.look)
         self.base = None
         if self.orbit:
             from app.render.scene_view import camera_for
@@ -253,6 +271,11 @@ class ClipFrames:
 
             apply_camera(self.renderer.plotter, orbit_preset(self.base, self.plan.orbit_deg(i)))
         return self.renderer.render(t)
+
+    def caption_overlay(self) -> CaptionOverlay:
+        """The captions for these frames (on the 3D view's half beside an MR panel)."""
+        overlay_on = getattr(self.renderer, "caption_overlay", None)
+        return overlay_on() if overlay_on is not None else overlay_for(self.scene, self.size)
 
     def close(self) -> None:
         self.renderer.close()
@@ -272,10 +295,17 @@ def check_options(scene: Scene, out: Path, options: ExportOptions) -> tuple[str,
     if not (isinstance(quality, int) and 0 <= quality <= 10):
         raise UserError(f"--quality: expected a whole number from 0 (small) to 10 (best), "
                         f"got {options.quality}")
-    if options.camera != "orbit":
+    if options.camera not in ("orbit", None):
         from app.render.scene_view import camera_for
 
         camera_for(scene, options.camera)  # UserError naming the known presets
+    if options.slab is not None:
+        from app.render.slab_cli import slab_of
+
+        slab_of(scene, options.slab)  # UserError saying what a slab text looks like
+    elif options.layout != "single":
+        raise UserError(f"--layout {options.layout}: the MR panel shows a slab; add --slab "
+                        "axial:S1 (or another level)")
     plan = make_plan(scene.spread, options.fps, options.start, options.end, options.duration,
                      orbit=options.camera == "orbit")
     return fmt, plan, quality
@@ -304,10 +334,10 @@ def export_clip(scene: Scene, out: Path | str, options: ExportOptions,
     cleanup = contextlib.ExitStack()
     try:
         tmp = target.create()
-        frames = ClipFrames(scene, plan, options.size, options.camera)
+        frames = ClipFrames(scene, plan, options.size, options.camera, options)
         overlay = None
         if options.captions:
-            overlay = overlay_for(scene, options.size)
+            overlay = frames.caption_overlay()
         encoding = Encoding(fmt, quality)
         if fmt == "png":
             sink = PngFolderSink(tmp)

@@ -17,6 +17,7 @@ import numpy as np
 from app.errors import UserError
 from app.model.scene import Scene
 from app.render.captions import overlay_for
+from app.render.look import Labels, Look, apply_look
 from app.render.scene_view import SceneView, apply_camera, camera_for, make_plotter
 
 
@@ -31,7 +32,7 @@ class FrameRenderer:
 
     def __init__(self, scene: Scene, size: tuple[int, int] = (1280, 720),
                  camera: str | None = "anterior", spread: bool = True,
-                 captions: bool = True):
+                 captions: bool = True, look: Look | None = None):
         self.scene = scene
         self.size = size
         self.plotter = make_plotter(size)
@@ -49,6 +50,16 @@ class FrameRenderer:
             for node_id in preset.hide:
                 for node in scene.descendants(node_id):
                     self.view.set_visibility(node.id, False)
+        # the page's view (export from the browser, or --view FILE): its camera, structures
+        # and labels
+        self.labels = None
+        if look is not None:
+            if look.camera is not None and camera != "orbit":
+                apply_camera(self.plotter, look.camera)
+            apply_look(self.view, look)
+            if look.labels:
+                hidden = {n for n in self.view.actors if not self.view.actors[n].GetVisibility()}
+                self.labels = Labels(scene, look, hidden)
 
     def apply(self, t: float | None):
         """Set the scene to moment ``t``; returns the spread state (or None)."""
@@ -62,7 +73,11 @@ class FrameRenderer:
         """The 3D picture of moment ``t`` alone, (H, W, 3) uint8, and the state it shows."""
         state = self.apply(t)
         self.plotter.render()
-        return np.asarray(self.plotter.screenshot(return_img=True))[:, :, :3], state
+        image = np.asarray(self.plotter.screenshot(return_img=True))[:, :, :3]
+        if self.labels is not None:  # under the captions, which go on top
+            image = image.copy()
+            self.labels.draw(image, self.plotter.renderer)
+        return image, state
 
     def image(self, t: float | None = None) -> np.ndarray:
         """The picture of moment ``t``: the 3D render with its words burned in on top."""

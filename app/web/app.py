@@ -19,7 +19,8 @@ from app.model.scene import Scene
 from app.web.camera_logic import CameraLogic
 from app.web.engine import ViewerEngine
 from app.web.export_logic import ExportLogic
-from app.web.keys import LOCAL_REF, Spread, View
+from app.web.guard import StateGuard
+from app.web.keys import LOCAL_REF, Spread, Timeline, Trigger, View
 from app.web.keys import App as K
 from app.web.share_logic import ShareLogic
 from app.web.structure_logic import StructureLogic
@@ -86,10 +87,11 @@ class ViewerApp:
         self.camera = CameraLogic(self)
         self.share = ShareLogic(self)
         self.export = ExportLogic(self, export_dir or Path.cwd() / "exports")
+        self.guard = StateGuard(self).install()  # checks what pages send (rules.py)
         self.state.change(K.SCENARIO)(self._on_scenario)
         self.state.change(View.MODE)(self._on_mode)
-        self.ctrl.trigger("app_dismiss")(self.dismiss)
-        self.ctrl.trigger("app_screenshot")(self.screenshot)
+        self.ctrl.trigger(Trigger.APP_DISMISS)(self.dismiss)
+        self.ctrl.trigger(Trigger.APP_SCREENSHOT)(self.screenshot)
         self.ctrl.on_server_ready.add(self._on_ready)
         self._reset_for_scene()
         self.state[K.SCENARIO] = self._scene_path().stem
@@ -191,7 +193,7 @@ class ViewerApp:
     def show_spread(self, state: Any) -> None:
         """A moment of the spread to every browser: a few numbers, or an image when remote."""
         for key, value in self.engine.client_uniforms(state).items():
-            self.state[Spread.PREFIX + key] = value  # unchanged values are not sent
+            self.state[key] = value  # unchanged values are not sent
         self.redraw()
 
     def apply_looks(self) -> None:
@@ -248,7 +250,7 @@ class ViewerApp:
             self.message(f"unknown scenario '{name}'", "warning")
             self.state[K.SCENARIO] = self.engine.path.stem
             return
-        keep = self.state["tl_date"] or None
+        keep = self.state[Timeline.DATE] or None
         camera = self.engine.camera()
         try:
             self.engine.load(entry["path"])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.web.engine import Camera
+from app.web.keys import Trigger
 from app.web.keys import View as K
 
 if TYPE_CHECKING:
@@ -86,10 +87,10 @@ class CameraLogic:
         state.setdefault(K.CAMERA, "anterior")
         state.setdefault(K.LABELS, False)
         state.setdefault(K.CAMERA_GOTO, None)
-        ctrl.trigger("cam_preset")(self.goto)
-        ctrl.trigger("cam_preset_index")(self.goto_index)
-        ctrl.trigger("cam_moved")(self.moved)
-        ctrl.trigger("cam_current")(self.current)
+        ctrl.trigger(Trigger.CAM_PRESET)(self.goto)
+        ctrl.trigger(Trigger.CAM_PRESET_INDEX)(self.goto_index)
+        ctrl.trigger(Trigger.CAM_MOVED)(self.moved)
+        ctrl.trigger(Trigger.CAM_CURRENT)(self.current)
 
     def reset_for_scene(self) -> None:
         scene = self.app.engine.scene

@@ -23,6 +23,7 @@ import numpy as np
 from app.case import Case, load_scene
 from app.model.scene import CameraPreset
 from app.render.scene_view import SceneView, apply_camera, camera_for, make_plotter
+from app.web.keys import Spread
 
 FAINT = 0.08  # opacity of the context around an isolated structure
 ROUND = 3  # decimals of the numbers sent per frame
@@ -211,16 +212,17 @@ class ViewerEngine:
         }
 
     def client_uniforms(self, state: Any) -> dict[str, Any]:
-        """Per frame, compactly: ``r`` = [nerve lo, hi, arrow lo, hi]; ``h<i>`` and ``m<i>``
-        = [visible, 12 numbers of the row-major 3x4 matrix] for head/mass ``i``."""
+        """Per frame, compactly, by state key (``keys.Spread``): the ranges [nerve lo, hi,
+        arrow lo, hi]; per head/mass ``i`` [visible, 12 numbers of the row-major 3x4 matrix]."""
         if self.layer is None or state is None:
             return {}
         u = self.layer.uniforms(state)
-        out: dict[str, Any] = {"r": [round(v, ROUND) for v in u["nerve_range"] + u["arrow_range"]]}
+        ranges = [round(v, ROUND) for v in u["nerve_range"] + u["arrow_range"]]
+        out: dict[str, Any] = {Spread.RANGES: ranges}
         for i, rid in enumerate(self.layer.heads):
-            out[f"h{i}"] = _compact(u["heads"][rid])
+            out[f"{Spread.HEAD}{i}"] = _compact(u["heads"][rid])
         for i, mid in enumerate(self.layer.mass_actors):
-            out[f"m{i}"] = _compact(u["masses"][mid])
+            out[f"{Spread.MASS}{i}"] = _compact(u["masses"][mid])
         return out
 
     @contextlib.contextmanager

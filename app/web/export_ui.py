@@ -7,6 +7,7 @@ from trame.widgets import vuetify3 as v3
 
 from app.web.export_logic import FORMATS, SIZES
 from app.web.keys import Export as K
+from app.web.keys import Trigger as T
 
 RANGES = [{"title": "Whole animation", "value": "whole"},
           {"title": "Current stage", "value": "stage"},
@@ -20,13 +21,13 @@ def build() -> None:
             with v3.VCardText():
                 with v3.VRow(dense=True):
                     with v3.VCol(cols=6):
-                        v3.VSelect(v_model=(K.SIZE,), items=("ex_sizes", list(SIZES)),
+                        v3.VSelect(v_model=(K.SIZE,), items=(K.SIZES, list(SIZES)),
                                    label="Size", density="compact", id="ex-size")
                     with v3.VCol(cols=3):
-                        v3.VSelect(v_model=(K.FPS,), items=("ex_fpss", [10, 15, 24, 25, 30]),
+                        v3.VSelect(v_model=(K.FPS,), items=(K.FPSS, [10, 15, 24, 25, 30]),
                                    label="fps", density="compact", id="ex-fps")
                     with v3.VCol(cols=3):
-                        v3.VSelect(v_model=(K.FORMAT,), items=("ex_formats", list(FORMATS)),
+                        v3.VSelect(v_model=(K.FORMAT,), items=(K.FORMATS, list(FORMATS)),
                                    label="Format", density="compact", id="ex-format")
                 with v3.VRadioGroup(v_model=(K.RANGE,), inline=True, density="compact",
                                     hide_details=True, id="ex-range"):
@@ -56,9 +57,9 @@ def build() -> None:
                            id="ex-download", classes="text-body-1")
             with v3.VCardActions():
                 v3.VBtn("Export", color="primary", variant="flat", prepend_icon="mdi-movie",
-                        click="trigger('ex_start')", id="ex-start",
+                        click=f"trigger('{T.EX_START}')", id="ex-start",
                         disabled=(f"{job} && ['queued', 'running'].includes({job}.state)",))
-                v3.VBtn("Cancel export", click="trigger('ex_cancel')", id="ex-cancel",
+                v3.VBtn("Cancel export", click=f"trigger('{T.EX_CANCEL}')", id="ex-cancel",
                         v_if=f"{job} && ['queued', 'running'].includes({job}.state)")
                 v3.VSpacer()
                 v3.VBtn("Close", click=f"{K.DIALOG} = false")

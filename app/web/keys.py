@@ -22,6 +22,7 @@ class App:
     HAS_SPREAD: Final = "app_has_spread"
     LEGEND: Final = "app_legend"  # [{style, text}]: the arrow styles this scenario draws
     MESSAGES: Final = "app_messages"  # [{id, text, kind}] shown on the page
+    NOTES: Final = "app_notes"  # [{id, text, kind}] this page's own (client only)
     PRESENTING: Final = "app_presenting"  # presentation mode: large captions, no panels
     PANEL: Final = "app_panel"  # the side panel is open
 
@@ -39,7 +40,10 @@ class Spread:
     """What the browser needs to animate the spread by itself (see ``engine.client_uniforms``)."""
 
     IDS: Final = "sp_ids"  # {nerve_luts, arrow_luts, heads, masses}: vtk.js instance ids
-    PREFIX: Final = "sp_"  # + "r", "h<i>", "m<i>": per-frame uniforms, one key each
+    # per-frame uniforms, one key each: the ranges, and head/mass i's visibility and matrix
+    RANGES: Final = "sp_r"  # [nerve lo, hi, arrow lo, hi]
+    HEAD: Final = "sp_h"  # + i: [visible, row-major 3x4]
+    MASS: Final = "sp_m"  # + i
 
 
 class Timeline:
@@ -87,4 +91,57 @@ class Export:
     FROM: Final = "ex_from"
     TO: Final = "ex_to"
     FORMAT: Final = "ex_format"
+    SIZES: Final = "ex_sizes"  # the choices offered for SIZE, FPS and FORMAT
+    FPSS: Final = "ex_fpss"
+    FORMATS: Final = "ex_formats"
     JOB: Final = "ex_job"  # {id, state, progress, eta_s, error, filename, url} or None
+    JOBS: Final = "ex_jobs"  # every page's jobs: [{id, state, position, progress, ...}]
+    MINE: Final = "ex_mine"  # this page's: {id} or {error} (client only)
+
+class Trigger:
+    """Server functions a page calls (``trigger(NAME, [args])``): registered under these names
+    by the logic modules, called by these names from the UI and ``static/viewer.js``."""
+
+    APP_DISMISS: Final = "app_dismiss"
+    APP_SCREENSHOT: Final = "app_screenshot"
+    CAM_CURRENT: Final = "cam_current"
+    CAM_MOVED: Final = "cam_moved"
+    CAM_PRESET: Final = "cam_preset"
+    CAM_PRESET_INDEX: Final = "cam_preset_index"
+    EX_CANCEL: Final = "ex_cancel"
+    EX_START: Final = "ex_start"
+    SH_APPLY_JSON: Final = "sh_apply_json"
+    SH_APPLY_QUERY: Final = "sh_apply_query"
+    SH_JSON: Final = "sh_json"
+    SH_REFRESH: Final = "sh_refresh"
+    ST_EXPAND: Final = "st_expand"
+    ST_ISOLATE: Final = "st_isolate"
+    ST_RESET: Final = "st_reset"
+    ST_SET_COLOR: Final = "st_set_color"
+    ST_SET_OPACITY: Final = "st_set_opacity"
+    ST_SHOW_ALL: Final = "st_show_all"
+    ST_TOGGLE: Final = "st_toggle"
+    TL_EVENT: Final = "tl_event"
+    TL_NEXT: Final = "tl_next"
+    TL_PREV: Final = "tl_prev"
+    TL_SEEK: Final = "tl_seek"
+    TL_STAGE: Final = "tl_stage"
+    TL_TOGGLE: Final = "tl_toggle"
+
+
+def js_names() -> dict[str, dict[str, str]]:
+    """Every name above, for the browser: ``static/viewer.js`` reads them from
+    ``window.PS_NAMES`` (``PS_NAMES.Timeline.TIME``) and spells none by hand."""
+    out: dict[str, dict[str, str]] = {}
+    for cls in (App, View, Spread, Timeline, Structure, Share, Export, Trigger):
+        out[cls.__name__] = {k: v for k, v in vars(cls).items()
+                             if k.isupper() and isinstance(v, str)}
+    out["Refs"] = {"LOCAL": LOCAL_REF, "REMOTE": REMOTE_REF}
+    return out
+
+
+def js_module() -> str:
+    """``names.js``: the names as a script the page loads before ``viewer.js``."""
+    import json
+
+    return "window.PS_NAMES = " + json.dumps(js_names(), sort_keys=True) + ";\n"

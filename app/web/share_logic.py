@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.web.engine import Camera
-from app.web.keys import App, Share, Structure, Timeline, View
+from app.web.keys import App, Share, Structure, Timeline, Trigger, View
 from app.web.viewstate import ViewState
 
 if TYPE_CHECKING:
@@ -23,10 +23,10 @@ class ShareLogic:
         app.state.setdefault(Share.QUERY, "")
         app.state.setdefault(Share.DIALOG, False)
         ctrl = app.ctrl
-        ctrl.trigger("sh_apply_query")(self.apply_query)
-        ctrl.trigger("sh_apply_json")(self.apply_json)
-        ctrl.trigger("sh_json")(self.json)
-        ctrl.trigger("sh_refresh")(self.refresh)
+        ctrl.trigger(Trigger.SH_APPLY_QUERY)(self.apply_query)
+        ctrl.trigger(Trigger.SH_APPLY_JSON)(self.apply_json)
+        ctrl.trigger(Trigger.SH_JSON)(self.json)
+        ctrl.trigger(Trigger.SH_REFRESH)(self.refresh)
 
     # -- out -------------------------------------------------------------------------------
     def current(self) -> ViewState:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.web.engine import hex_color, parse_hex
 from app.web.keys import Structure as K
+from app.web.keys import Trigger
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
@@ -62,13 +63,13 @@ class StructureLogic:
         state.setdefault(K.SEARCH, "")
         state.change(K.SEARCH, K.EXPANDED, K.HIDDEN)(self._on_tree)
         state.change(K.HIDDEN, K.ISOLATED, K.OPACITY, K.COLOR)(self._on_looks)
-        ctrl.trigger("st_toggle")(self.toggle)
-        ctrl.trigger("st_isolate")(self.isolate)
-        ctrl.trigger("st_expand")(self.expand)
-        ctrl.trigger("st_set_opacity")(self.set_opacity)
-        ctrl.trigger("st_set_color")(self.set_color)
-        ctrl.trigger("st_reset")(self.reset)
-        ctrl.trigger("st_show_all")(self.show_all)
+        ctrl.trigger(Trigger.ST_TOGGLE)(self.toggle)
+        ctrl.trigger(Trigger.ST_ISOLATE)(self.isolate)
+        ctrl.trigger(Trigger.ST_EXPAND)(self.expand)
+        ctrl.trigger(Trigger.ST_SET_OPACITY)(self.set_opacity)
+        ctrl.trigger(Trigger.ST_SET_COLOR)(self.set_color)
+        ctrl.trigger(Trigger.ST_RESET)(self.reset)
+        ctrl.trigger(Trigger.ST_SHOW_ALL)(self.show_all)
 
     # -- scene switch ------------------------------------------------------------------------
     def reset_for_scene(self) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.spread.calendar import month_year
 from app.web.keys import Timeline as K
+from app.web.keys import Trigger
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
@@ -52,12 +53,12 @@ class TimelineLogic:
         state.change(K.TIME)(self._on_time)
         state.change(K.PLAYING)(self._on_playing)
         state.change(K.SPEED)(self._on_speed)
-        ctrl.trigger("tl_toggle")(self.toggle)
-        ctrl.trigger("tl_next")(self.next_stage)
-        ctrl.trigger("tl_prev")(self.prev_stage)
-        ctrl.trigger("tl_seek")(self.seek)
-        ctrl.trigger("tl_stage")(self.goto_stage)
-        ctrl.trigger("tl_event")(self.goto_event)
+        ctrl.trigger(Trigger.TL_TOGGLE)(self.toggle)
+        ctrl.trigger(Trigger.TL_NEXT)(self.next_stage)
+        ctrl.trigger(Trigger.TL_PREV)(self.prev_stage)
+        ctrl.trigger(Trigger.TL_SEEK)(self.seek)
+        ctrl.trigger(Trigger.TL_STAGE)(self.goto_stage)
+        ctrl.trigger(Trigger.TL_EVENT)(self.goto_event)
 
     @property
     def spread(self) -> Any:

@@ -6,6 +6,7 @@ from trame.widgets import html
 from trame.widgets import vuetify3 as v3
 
 from app.web.keys import Timeline as K
+from app.web.keys import Trigger as T
 from app.web.timeline_logic import SPEEDS
 
 # x position (percent) of a time on the scrubber and chart
@@ -20,12 +21,12 @@ def build() -> None:
     with html.Div(classes="ps-timeline", id="timeline"):
         with html.Div(classes="d-flex align-center ga-1"):
             v3.VBtn(icon="mdi-skip-previous", variant="text", density="comfortable",
-                    click="trigger('tl_prev')", id="tl-prev", title="Previous stage (←)")
+                    click=f"trigger('{T.TL_PREV}')", id="tl-prev", title="Previous stage (←)")
             v3.VBtn(icon=(f"{K.PLAYING} ? 'mdi-pause' : 'mdi-play'",), color="primary",
-                    variant="flat", density="comfortable", click="trigger('tl_toggle')",
+                    variant="flat", density="comfortable", click=f"trigger('{T.TL_TOGGLE}')",
                     id="tl-play", title=(f"{K.PLAYING} ? 'Pause (space)' : 'Play (space)'",))
             v3.VBtn(icon="mdi-skip-next", variant="text", density="comfortable",
-                    click="trigger('tl_next')", id="tl-next", title="Next stage (→)")
+                    click=f"trigger('{T.TL_NEXT}')", id="tl-next", title="Next stage (→)")
             html.Div(f"{{{{ {K.DATE_LABEL} }}}}", classes="ps-date", id="tl-date",
                      title=(K.DATE,))
             html.Div(f"{{{{ {K.STAGE} >= 0 && {K.STAGES}[{K.STAGE}] ? "
@@ -43,7 +44,7 @@ def build() -> None:
                          classes=(f"['ps-mark', {{'ps-mark-on': i === {K.STAGE}}}]",),
                          style=(f"`left: ${{{x_of('st.time')}}}%`",),
                          title=("st.title + ' (' + st.start.slice(0, 7) + ')'",),
-                         click="trigger('tl_stage', [i])", id=("'stage-' + st.id",))
+                         click=f"trigger('{T.TL_STAGE}', [i])", id=("'stage-' + st.id",))
             v3.VSlider(v_model_number=(K.TIME,), min=(K.START,), max=(K.DURATION,),
                        step=0.01, hide_details=True, density="compact", color="primary",
                        track_size=4, thumb_size=14, classes="ps-slider", id="tl-slider")
@@ -67,6 +68,6 @@ def build() -> None:
                                        "{'ps-event-low': i % 2 === 1}]",),
                               style=(f"`left: ${{{x_of('e.time')}}}%`",),
                               title=("e.label + ' (' + e.date + ')'",),
-                              click="trigger('tl_event', [e.id])", id=("'event-' + e.id",)):
+                              click=f"trigger('{T.TL_EVENT}', [e.id])", id=("'event-' + e.id",)):
                     html.Span("{{ e.short }}", classes="ps-event-label")
                 html.Div(classes="ps-now", style=(f"`left: ${{{x_of(K.TIME)}}}%`",))

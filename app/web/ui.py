@@ -6,6 +6,7 @@ for what must happen in the browser itself, in ``static/viewer.js``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trame.ui.vuetify3 import VAppLayout
@@ -14,20 +15,33 @@ from trame.widgets import vtk as vtk_widgets
 from trame.widgets import vuetify3 as v3
 
 from app.web import export_ui, share_ui, structure_ui, timeline_ui
-from app.web.keys import LOCAL_REF, REMOTE_REF, App, Timeline, View
+from app.web.keys import LOCAL_REF, REMOTE_REF, App, Share, Timeline, View
+from app.web.keys import Trigger as T
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
 
 STATIC_NAME = "__pelvic"
+NAMES_NAME = "__pelvic_names"
 
 
 def enable_static(server) -> None:  # noqa: ANN001
-    from app.web.app import STATIC
+    """The page's own scripts: ``names.js`` (every state key and trigger name, written from
+    ``keys.py`` at start), then ``camera.js`` and ``viewer.js``, which spell no name by hand."""
+    import atexit
+    import shutil
+    import tempfile
 
+    from app.web.app import STATIC
+    from app.web.keys import js_module
+
+    names_dir = Path(tempfile.mkdtemp(prefix="pelvic-spread-names-"))
+    atexit.register(shutil.rmtree, names_dir, True)
+    (names_dir / "names.js").write_text(js_module())
     server.enable_module({
-        "serve": {STATIC_NAME: str(STATIC)},
-        "scripts": [f"{STATIC_NAME}/viewer.js"],
+        "serve": {STATIC_NAME: str(STATIC), NAMES_NAME: str(names_dir)},
+        "scripts": [f"{NAMES_NAME}/names.js", f"{STATIC_NAME}/camera.js",
+                    f"{STATIC_NAME}/viewer.js"],
         "styles": [f"{STATIC_NAME}/viewer.css"],
     })
 
@@ -80,7 +94,7 @@ def _app_bar() -> None:
                 id="mode", variant="text")
         v3.VBtn(icon="mdi-camera", click="window.pelvic.screenshot()", id="screenshot",
                 title="Download a picture (PNG)", variant="text")
-        v3.VBtn(icon="mdi-share-variant", click="trigger('sh_refresh'); sh_dialog = true",
+        v3.VBtn(icon="mdi-share-variant", click=f"trigger('{T.SH_REFRESH}'); {Share.DIALOG} = true",
                 id="share", title="Share this view (link or file)", variant="text")
         v3.VBtn(icon="mdi-movie-open", click="ex_dialog = true", id="export",
                 title="Export a clip", variant="text", v_if=App.HAS_SPREAD)
@@ -94,7 +108,7 @@ def _presets() -> None:
                            divided=True, mandatory=False):
             v3.VBtn("{{ p.label.split(' (')[0] }}", v_for=f"p in {View.PRESETS}",
                     key=("p.name",), value=("p.name",), size="small",
-                    click="trigger('cam_preset', [p.name])",
+                    click=f"trigger('{T.CAM_PRESET}', [p.name])",
                     id=("'cam-' + p.name",), title=("p.label + ' (key ' + p.key + ')'",))
 
 
@@ -130,7 +144,11 @@ def _overlays() -> None:
     with html.Div(classes="ps-messages", id="messages"):
         v3.VAlert("{{ m.text }}", v_for=f"m in {App.MESSAGES}", key=("m.id",),
                   type=("m.kind",), density="compact", closable=True, variant="elevated",
-                  click_close="trigger('app_dismiss', [m.id])", classes="mb-1")
+                  click_close=f"trigger('{T.APP_DISMISS}', [m.id])", classes="mb-1")
+        # this page's own notes (a change of its that the server refused)
+        v3.VAlert("{{ n.text }}", v_for=f"n in {App.NOTES}", key=("n.id",), type=("n.kind",),
+                  density="compact", closable=True, variant="elevated", classes="mb-1 ps-note",
+                  click_close=f"{App.NOTES} = {App.NOTES}.filter(x => x.id !== n.id)")
     # presentation mode: a way out for mouse users too
     v3.VBtn(icon="mdi-close", v_if=App.PRESENTING, classes="ps-exit", size="small",
             click="window.pelvic.present(false)", title="Leave presentation mode (Esc)",

@@ -16,16 +16,18 @@
     if (!(name in P.marks)) P.marks[name] = Math.round(performance.now());
   };
 
+  // Every state key and trigger name comes from app/web/keys.py (served as names.js).
+  const N = window.PS_NAMES;
   const T = () => window.trame;
   const get = (key) => (T() && T().state ? T().state.get(key) : undefined);
   const set = (key, value) => T().state.set(key, value);
   const trigger = (name, args) => T().trigger(name, args || []);
-  const local = () => get("viewMode") !== "remote";
+  const local = () => get(N.View.MODE) !== "remote";
 
   // -- the browser's vtk.js view -------------------------------------------------------------
   /** The vtk.js side of trame-vtk's local view (renderer, synchronizer context). */
   P.localView = function () {
-    const lv = T() && T().refs && T().refs.view;
+    const lv = T() && T().refs && T().refs[N.Refs.LOCAL];
     const inst = lv && lv.$;
     return (inst && inst.provides && inst.provides.view) || null;
   };
@@ -45,10 +47,10 @@
   /** Apply the current moment of the spread to the vtk.js scene. */
   P.applySpread = function () {
     const v = P.localView();
-    const ids = get("sp_ids");
+    const ids = get(N.Spread.IDS);
     if (!v || !ids || !v.ctx) return false;
     const ctx = v.ctx;
-    const r = get("sp_r");
+    const r = get(N.Spread.RANGES);
     if (r) {
       ids.nerve_luts.forEach((id) => {
         const lut = ctx.getInstance(id);
@@ -59,8 +61,8 @@
         if (lut) lut.setMappingRange(r[2], r[3]);
       });
     }
-    ids.heads.forEach((id, i) => setActor(ctx.getInstance(id), get("sp_h" + i)));
-    ids.masses.forEach((id, i) => setActor(ctx.getInstance(id), get("sp_m" + i)));
+    ids.heads.forEach((id, i) => setActor(ctx.getInstance(id), get(N.Spread.HEAD + i)));
+    ids.masses.forEach((id, i) => setActor(ctx.getInstance(id), get(N.Spread.MASS + i)));
     if (v.renderer) v.render();
     P.frames = (P.frames || 0) + 1;
     return true;
@@ -71,9 +73,9 @@
     if (unwatchSpread) unwatchSpread();
     unwatchSpread = null;
     if (!ids) return;
-    const keys = ["sp_r"];
-    ids.heads.forEach((_, i) => keys.push("sp_h" + i));
-    ids.masses.forEach((_, i) => keys.push("sp_m" + i));
+    const keys = [N.Spread.RANGES];
+    ids.heads.forEach((_, i) => keys.push(N.Spread.HEAD + i));
+    ids.masses.forEach((_, i) => keys.push(N.Spread.MASS + i));
     unwatchSpread = T().state.watch(keys, () => {
       if (local()) P.applySpread();
     });
@@ -159,41 +161,9 @@
   const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
     a[0] * b[1] - a[1] * b[0]];
 
-  function slerp(a, b, s) {
-    a = unit(a);
-    b = unit(b);
-    const d = Math.max(-1, Math.min(1, dot(a, b)));
-    if (d > 0.9995) return unit(add(a, mul(sub(b, a), s)));
-    if (d < -0.9995) {
-      let perp = cross(a, [0, 0, 1]);
-      if (norm(perp) < 1e-6) perp = cross(a, [0, 1, 0]);
-      perp = unit(perp);
-      return add(mul(a, Math.cos(Math.PI * s)), mul(perp, Math.sin(Math.PI * s)));
-    }
-    const om = Math.acos(d);
-    return mul(add(mul(a, Math.sin((1 - s) * om)), mul(b, Math.sin(s * om))), 1 / Math.sin(om));
-  }
-
-  /** Same as camera_logic.interpolate on the server. */
-  P.interpolate = function (a, b, s) {
-    const fa = a.focalPoint;
-    const fb = b.focalPoint;
-    const da = sub(a.position, fa);
-    const db = sub(b.position, fb);
-    const la = norm(da);
-    const lb = norm(db);
-    const focal = add(fa, mul(sub(fb, fa), s));
-    const dir = slerp(da, db, s);
-    const dist = la > 0 && lb > 0 ? la * Math.pow(lb / la, s) : la + s * (lb - la);
-    let up = slerp(a.viewUp, b.viewUp, s);
-    up = sub(up, mul(dir, dot(up, dir)));
-    up = norm(up) > 1e-9 ? unit(up) : b.viewUp;
-    return {
-      position: add(focal, mul(dir, dist)), focalPoint: focal, viewUp: up,
-      viewAngle: a.viewAngle + s * (b.viewAngle - a.viewAngle),
-    };
-  };
-  const ease = (s) => s * s * (3 - 2 * s);
+  // Camera moves: static/camera.js, the same function as camera_logic.interpolate (tested).
+  P.interpolate = window.PS_CAMERA.interpolate;
+  const ease = window.PS_CAMERA.ease;
 
   let lastGoto = 0;
   let flight = 0;
@@ -229,7 +199,7 @@
     const v = P.localView();
     if (!v || !v.renderer) return;
     const cam = v.renderer.getActiveCamera();
-    trigger("cam_moved", [{
+    trigger(N.Trigger.CAM_MOVED, [{
       position: cam.getPosition(), focalPoint: cam.getFocalPoint(),
       viewUp: cam.getViewUp(), viewAngle: cam.getViewAngle(),
     }]);
@@ -237,7 +207,7 @@
 
   /** Take the server's camera (vtk.js resets its own to a close-up when a scene arrives). */
   P.syncCamera = async function () {
-    const camera = await trigger("cam_current");
+    const camera = await trigger(N.Trigger.CAM_CURRENT);
     const v = P.localView();
     if (!camera || !v || !v.renderer) return;
     flight++;
@@ -263,7 +233,7 @@
 
   function placeLabels() {
     requestAnimationFrame(placeLabels);
-    if (!get("view_labels")) return;
+    if (!get(N.View.LABELS)) return;
     const v = P.localView();
     const box = document.getElementById("view3d");
     if (!v || !v.renderer || !box) return;
@@ -271,7 +241,7 @@
     const rect = box.getBoundingClientRect();
     const aspect = rect.width / Math.max(1, rect.height);
     const placed = [];
-    (get("view_label_anchors") || []).forEach((a) => {
+    (get(N.View.LABEL_ANCHORS) || []).forEach((a) => {
       const el = document.getElementById("label-" + a.id);
       if (!el) return;
       const q = a.on === false ? null : project(cam, aspect, a.pos);
@@ -307,13 +277,13 @@
   function onKey(e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     let used = true;
-    if (e.key === " " || e.code === "Space") trigger("tl_toggle");
-    else if (e.key === "ArrowRight" || e.key === "PageDown") trigger("tl_next");
-    else if (e.key === "ArrowLeft" || e.key === "PageUp") trigger("tl_prev");
-    else if (/^[1-9]$/.test(e.key)) trigger("cam_preset_index", [Number(e.key) - 1]);
-    else if (e.key === "Escape" && get("app_presenting")) P.present(false);
-    else if (e.key === "p" || e.key === "F5") P.present(!get("app_presenting"));
-    else if (e.key === "l") set("view_labels", !get("view_labels"));
+    if (e.key === " " || e.code === "Space") trigger(N.Trigger.TL_TOGGLE);
+    else if (e.key === "ArrowRight" || e.key === "PageDown") trigger(N.Trigger.TL_NEXT);
+    else if (e.key === "ArrowLeft" || e.key === "PageUp") trigger(N.Trigger.TL_PREV);
+    else if (/^[1-9]$/.test(e.key)) trigger(N.Trigger.CAM_PRESET_INDEX, [Number(e.key) - 1]);
+    else if (e.key === "Escape" && get(N.App.PRESENTING)) P.present(false);
+    else if (e.key === "p" || e.key === "F5") P.present(!get(N.App.PRESENTING));
+    else if (e.key === "l") set(N.View.LABELS, !get(N.View.LABELS));
     else used = false;
     if (used) {
       e.preventDefault();
@@ -322,7 +292,7 @@
   }
 
   P.present = function (on) {
-    set("app_presenting", !!on);
+    set(N.App.PRESENTING, !!on);
     try {
       if (on && !document.fullscreenElement && document.documentElement.requestFullscreen) {
         document.documentElement.requestFullscreen().catch(() => {});
@@ -351,14 +321,14 @@
     const box = document.getElementById("view3d");
     const r = box ? box.getBoundingClientRect() : { width: 1600, height: 900 };
     const k = Math.max(1, 1280 / Math.max(1, r.width));
-    const b64 = await trigger("app_screenshot", [Math.round(r.width * k), Math.round(r.height * k)]);
+    const b64 = await trigger(N.Trigger.APP_SCREENSHOT, [Math.round(r.width * k), Math.round(r.height * k)]);
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const date = get("tl_date") || "view";
+    const date = get(N.Timeline.DATE) || "view";
     saveBlob(new Blob([bytes], { type: "image/png" }), `pelvic-spread-${date}.png`);
   };
 
   P.shareLink = function () {
-    return window.location.origin + window.location.pathname + "?" + (get("sh_query") || "");
+    return window.location.origin + window.location.pathname + "?" + (get(N.Share.QUERY) || "");
   };
 
   P.copyLink = async function () {
@@ -375,7 +345,7 @@
   };
 
   P.downloadView = async function () {
-    const text = await trigger("sh_json");
+    const text = await trigger(N.Trigger.SH_JSON);
     saveBlob(new Blob([text], { type: "application/json" }), "pelvic-spread-view.json");
   };
 
@@ -385,7 +355,7 @@
     input.accept = ".json,application/json";
     input.onchange = async () => {
       const file = input.files && input.files[0];
-      if (file) trigger("sh_apply_json", [await file.text()]);
+      if (file) trigger(N.Trigger.SH_APPLY_JSON, [await file.text()]);
     };
     input.click();
   };
@@ -394,14 +364,14 @@
   function start() {
     if (T()) mark("trame");
     if (T() && T().state && T().state.ready) mark("state");
-    if (!T() || !T().state || !T().state.ready || !T().refs || !T().refs.view) {
+    if (!T() || !T().state || !T().state.ready || !T().refs || !T().refs[N.Refs.LOCAL]) {
       setTimeout(start, 50);
       return;
     }
     mark("connected");
-    T().state.watch(["sp_ids"], watchSpread);
-    T().state.watch(["view_goto"], onGoto);
-    T().state.watch(["viewMode"], (mode) => {
+    T().state.watch([N.Spread.IDS], watchSpread);
+    T().state.watch([N.View.CAMERA_GOTO], onGoto);
+    T().state.watch([N.View.MODE], (mode) => {
       if (mode !== "remote") {
         setTimeout(() => {
           P.applySpread();
@@ -414,9 +384,9 @@
     requestAnimationFrame(placeLabels);
     document.addEventListener("keydown", onKey, true);
     document.addEventListener("fullscreenchange", () => {
-      if (!document.fullscreenElement && get("app_presenting")) set("app_presenting", false);
+      if (!document.fullscreenElement && get(N.App.PRESENTING)) set(N.App.PRESENTING, false);
     });
-    if (window.location.search.length > 1) trigger("sh_apply_query", [window.location.search]);
+    if (window.location.search.length > 1) trigger(N.Trigger.SH_APPLY_QUERY, [window.location.search]);
   }
   start();
 })();
