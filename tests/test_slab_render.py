@@ -155,3 +155,39 @@ def test_render_slab_bad_input(tmp_path, args, words):
     assert result.returncode != 0
     assert words in result.stderr and "Traceback" not in result.stderr
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_export_side_by_side_frames_carry_the_panel(tmp_path, case_scene):
+    """Clip frames put the MR panel of the frame's moment on the right half, unchanged, and
+    the captions on the 3D half only."""
+    from app.export.pipeline import ExportOptions, export_clip
+    from app.imaging.panel import MRPanel
+    from app.imaging.slab import parse_slab
+
+    out = tmp_path / "frames"
+    options = ExportOptions(size=(640, 360), fps=2, start="2012-03", end="2014-04",
+                            duration=1.0, slab="axial:S1", layout="side-by-side")
+    result = export_clip(case_scene, out, options)
+    assert result.frames == 2
+    first, last = (load(p) for p in sorted(out.glob("frame_*.png")))
+    slab = parse_slab("axial:S1", case_scene.landmarks)
+    panel = MRPanel(case_scene)
+    spread = case_scene.spread
+    for image, date in ((first, "2012-03"), (last, "2014-04")):
+        assert image.shape == (360, 640, 3)
+        expected = panel.draw(slab, spread.state_at(spread.time_of_date(date)), (320, 360))
+        assert np.array_equal(image[:, 320:], expected.image)
+        assert image[:, :320].mean() > 180  # the 3D half: white background, captions
+    assert not np.array_equal(first[:, 320:], last[:, 320:])
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--layout", "side-by-side"], "add --slab axial:S1"),
+    (["--slab", "sagittal:y=3"], "a sagittal slab is placed by x=MM"),
+])
+def test_export_slab_bad_input(tmp_path, args, words):
+    out = tmp_path / "clip.mp4"
+    result = run_cli("export", "-o", str(out), *args)
+    assert result.returncode != 0
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())

@@ -254,7 +254,7 @@ class ClipFrames:
                 scene, slab_of(scene, self.options.slab), size,
                 None if camera in (None, "orbit") else camera,
                 panel=self.options.layout == "side-by-side", captions=False,
-                labels=self.options.labels)
+                labels=self.options.labels, look=self.options.look)
         else:
             self.renderer = FrameRenderer(scene, size, camera, spread=True, captions=False,
                                           look=self.options.look)

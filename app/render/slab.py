@@ -380,12 +380,13 @@ class SlabFrames:
     """Pictures of a slab at any moment: the clipped and capped 3D view, and with ``panel`` the
     schematic MR panel beside it (the two halves of the frame), captions burned in on top.
 
-    ``camera`` None looks at the slab the way the panel does (:func:`slab_camera`).
+    ``camera`` None looks at the slab the way the panel does (:func:`slab_camera`); ``look`` is
+    a page's look (hidden structures, colours) handed on to the frame renderer.
     """
 
     def __init__(self, scene: Scene, slab: Slab, size: tuple[int, int] = (1280, 720),
                  camera: str | None = None, panel: bool = False, captions: bool = True,
-                 labels: bool = True, spread: bool = True):
+                 labels: bool = True, spread: bool = True, look: Any = None):
         from app.imaging.panel import MRPanel
         from app.render.scene_view import apply_camera
         from app.render.still import FrameRenderer
@@ -394,8 +395,9 @@ class SlabFrames:
         self.size = size
         w, h = size
         self.panel_width = w // 2 if panel else 0
+        extra = {"look": look} if look is not None else {}
         self.frames = FrameRenderer(scene, (w - self.panel_width, h), camera or "anterior",
-                                    spread=spread, captions=False)
+                                    spread=spread, captions=False, **extra)
         if camera is None:
             apply_camera(self.frames.plotter, slab_camera(scene, slab))
         self.slab_layer = SlabLayer(self.frames.view, self.frames.layer)
@@ -409,6 +411,18 @@ class SlabFrames:
 
             # beside a panel, the words go on the 3D half: the panel keeps its own lettering
             self.overlay = overlay_for(scene, (w - self.panel_width, h))
+
+    @property
+    def plotter(self) -> Any:
+        return self.frames.plotter
+
+    def caption_overlay(self) -> Any:
+        """Captions sized for the 3D view, drawn on its part of the frame (clip export)."""
+        from app.render.captions import overlay_for
+
+        w, h = self.size
+        inner = overlay_for(self.scene, (w - self.panel_width, h))
+        return _LeftPart(inner, w - self.panel_width) if self.panel_width else inner
 
     def move(self, slab: Slab) -> None:
         self.slab = slab
@@ -443,6 +457,18 @@ class SlabFrames:
     def close(self) -> None:
         self.slab_layer.remove()
         self.frames.close()
+
+
+class _LeftPart:
+    """Draws a caption overlay onto the left ``width`` pixels of a wider frame."""
+
+    def __init__(self, overlay: Any, width: int):
+        self.overlay = overlay
+        self.width = width
+
+    def draw(self, frame: np.ndarray, state: Any) -> np.ndarray:
+        self.overlay.draw(frame[:, : self.width], state)  # a view: drawn in place
+        return frame
 
 
 def render_slab_still(scene: Scene, out: Any, slab: Slab, camera: str | None = None,
