@@ -58,7 +58,7 @@ class ExportOptions:
     camera: str = "anterior"  # a preset name, or "orbit"
     quality: int | None = None  # 0 (small) .. 10 (best); None: the format's default
     captions: bool = True
-    slab: str | None = None  # a slab through the scene (``axial:S1``); see app.imaging.slab
+    slab: str | None = None  # a slab through the scene (``axial:S1``); see app.model.slab
     layout: str = "single"  # "side-by-side": the schematic MR panel beside the 3D view
     labels: bool = True  # labels on the MR panel
     look: Any = None  # app.render.look.Look: the page's view (camera, structures, labels)
