@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from app.imaging.section import Plane, Sectioner, cut, fill
-from app.imaging.slab import LEVELS, Slab, SlabError, parse_slab
 from app.model.mesh import TriMesh
+from app.model.slab import LEVELS, Slab, SlabError, parse_slab
 
 
 # -- slabs ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def _interior_points(scene, node_id: str, plane, step: float = 1.0, inset: float
 @pytest.fixture(scope="module")
 def bone_slab(case_scene):
     """The case at the S1 slab with only the bones showing, seen straight from the feet."""
-    from app.imaging.slab import parse_slab
+    from app.model.slab import parse_slab
     from app.render.scene_view import apply_camera
     from app.render.slab import SlabFrames, slab_camera
 
@@ -87,8 +87,8 @@ def test_caps_do_not_depend_on_winding(case_scene):
     """A solid wound inward gets the very same caps (area, facing) as wound outward."""
     import dataclasses
 
-    from app.imaging.slab import parse_slab
     from app.model.mesh import TriMesh
+    from app.model.slab import parse_slab
     from app.render.slab import CapMaker
 
     slab = parse_slab("axial:S1", case_scene.landmarks)
@@ -112,7 +112,7 @@ def test_caps_do_not_depend_on_winding(case_scene):
 
 def test_moving_the_slab_changes_planes_and_caps_only(case_scene):
     """A move re-aims two planes and swaps cap arrays; the scene's own surfaces stay as built."""
-    from app.imaging.slab import parse_slab
+    from app.model.slab import parse_slab
     from app.render.slab import SlabFrames
 
     slab = parse_slab("axial:S1", case_scene.landmarks)
@@ -162,7 +162,7 @@ def test_export_side_by_side_frames_carry_the_panel(tmp_path, case_scene):
     the captions on the 3D half only."""
     from app.export.pipeline import ExportOptions, export_clip
     from app.imaging.panel import MRPanel
-    from app.imaging.slab import parse_slab
+    from app.model.slab import parse_slab
 
     out = tmp_path / "frames"
     options = ExportOptions(size=(640, 360), fps=2, start="2012-03", end="2014-04",

@@ -22,7 +22,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from app.imaging.section import Plane, Section, Sectioner, fill_box
-from app.imaging.slab import Slab
 from app.imaging.tissues import (
     AIR,
     DURA_ENHANCED,
@@ -38,6 +37,7 @@ from app.imaging.tissues import (
     tissue_of,
 )
 from app.model.scene import Node, Scene
+from app.model.slab import Slab
 from app.spread.calendar import month_year
 
 SUPERSAMPLE = 2  # drawn at twice the size and averaged down: smooth edges without a blur

@@ -8,8 +8,8 @@ Written as ``ORIENTATION:WHERE[,thickness=MM][,context=hidden|faint]`` where ``W
   ``sagittal:x=0``;
 - any landmark of the scene: ``axial:sacral_promontory``.
 
-Why a separate module: the slab is plain data that the CLI, the export, the viewer's state and the
-scene file's imaging findings all parse the same way; nothing here knows VTK.
+Why in the model layer: the slab is plain data that the CLI, the export, the viewer's state and
+the scene file's imaging findings (``app.spread.schema``) all parse the same way; numpy only.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ from vtkmodules.vtkFiltersGeneral import vtkContourTriangulator
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
 
 from app.imaging.section import Plane, Sectioner
-from app.imaging.slab import Slab
 from app.imaging.tissues import tissue_of
 from app.model.scene import CameraPreset, Scene
+from app.model.slab import Slab
 from app.render.scene_view import SceneView
 
 vtk = types.SimpleNamespace(**{c.__name__: c for c in (

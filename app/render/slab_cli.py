@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from app.errors import UserError
 
 if TYPE_CHECKING:  # the parser is built on every command: numpy only once a slab is used
-    from app.imaging.slab import Slab
+    from app.model.slab import Slab
 
 SLAB_HELP = ("a slab through the scene: ORIENTATION:LEVEL or ORIENTATION:AXIS=MM, with "
              "',thickness=MM' and ',context=faint' as options, e.g. axial:S1, "
@@ -36,7 +36,7 @@ def slab_of(scene: Any, spec: str | None) -> Slab | None:
     """The slab a ``--slab`` text names in ``scene`` (None without one)."""
     if spec is None:
         return None
-    from app.imaging.slab import parse_slab
+    from app.model.slab import parse_slab
 
     return parse_slab(spec, getattr(scene, "landmarks", {}) or {})
 
