@@ -182,6 +182,25 @@ def test_sleeves_show_what_state_at_says_to_within_one_segment(case_scene, slide
     assert worst > 0.2  # the check sees the half-band steps, so it could fail
 
 
+@pytest.mark.parametrize("name", ["conus_route", "parallel_spread"])
+def test_the_alternative_scenarios_follow_their_own_state_at(name):
+    from app.case import load_scene, resolve_scene_path
+
+    scene = load_scene(resolve_scene_path(name))
+    sp = scene.spread
+    built = build_slide(scene)
+    sleeves = items_of(built, "sleeve")
+    for t in np.linspace(sp.start_time, sp.duration, 15):
+        state = sp.state_at(t)
+        tau = float(built.timemap.to_clip(t))
+        for node_id in sp.involved_nodes():
+            cover = sum(it.extras["u"][1] - it.extras["u"][0] for it in sleeves
+                        if it.extras["sleeve_of"] == node_id and shown(it, tau))
+            one_band = 1.0 / max(1, round(arc_length(sp.centrelines[node_id])[-1] / BAND_MM))
+            assert abs(cover - state.involvement(node_id)) <= one_band + 1e-6, (
+                name, t, node_id)
+
+
 def test_the_front_runs_ahead_of_the_involved_colour(case_scene, slide):
     """While a nerve fills, the bands at its leading end are the leading-edge ones."""
     sp, tm = case_scene.spread, slide.timemap

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.export.slides import BAND_MM
 from app.spread.routes import arc_length
 from tests.conftest import ROOT, run_cli
 from tests.e2e.conftest import CHROMIUM
@@ -111,7 +112,7 @@ def test_nerves_shown_involved_are_those_state_at_gives(page, site, case_scene, 
     involved = {n for n in sp.centrelines if state.involvement(n) > 0}
     assert involved, date
     for node_id in sp.centrelines:
-        one_band = 4.0 / arc_length(sp.centrelines[node_id])[-1]
+        one_band = 1.0 / max(1, round(arc_length(sp.centrelines[node_id])[-1] / BAND_MM))
         got, want = cover.get(node_id, 0.0), state.involvement(node_id)
         assert abs(got - want) <= one_band + 1e-6, (date, node_id, got, want)
     assert page.errors == []
