@@ -193,6 +193,8 @@ def test_one_format_for_marker_values():
      "no text for the arrow style(s) solid"),
     ("      style: solid", "      style: dashed", "style: dashed",
      "a dashed route is a bridge through the dural sac, but this one never meets it"),
+    ("        - node: root_l\n", "        - point: nowhere\n        - node: root_l\n",
+     "point: nowhere", "unknown landmark 'nowhere'"),
 ])
 def test_case_data_mistakes_are_file_line_errors(tmp_path, old, new, needle, message):
     text = HEAD + ROUTE + TIMELINE
