@@ -70,8 +70,20 @@ def test_names_js_is_what_the_page_loads():
     assert loaded["Trigger"]["TL_TOGGLE"] == "tl_toggle"
 
 
+PLAYER_CAMERA = Path(__file__).resolve().parents[1] / "player" / "src" / "camera.js"
+LOADERS = {
+    # the page's script (a plain script that also answers require)
+    "page": (["node", "-e"], f"const c = require({json.dumps(str(STATIC / 'camera.js'))});"),
+    # the player's module (bundled into app/player/static/player.js)
+    "player": (["node", "--input-type=module", "-e"],
+               f"import * as c from {json.dumps(PLAYER_CAMERA.as_uri())};"
+               "import {readFileSync} from 'fs';"),
+}
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_camera_moves_agree_in_python_and_the_browser():
+@pytest.mark.parametrize("which", sorted(LOADERS))
+def test_camera_moves_agree_in_python_and_the_browser(which):
     rng = np.random.default_rng(7)
     cases = []
     for _ in range(40):
@@ -85,11 +97,14 @@ def test_camera_moves_agree_in_python_and_the_browser():
     opposite = [np.array([0.0, 400, 0]), np.zeros(3), np.array([0.0, 0, 1]), 30.0]
     cases += [(same, opposite, 0.3), (same, same, 0.5)]
     js_in = [{"a": _js(a), "b": _js(b), "s": s} for a, b, s in cases]
-    script = (f"const c = require({json.dumps(str(STATIC / 'camera.js'))});"
-              "const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+    command, load = LOADERS[which]
+    if which == "player" and not PLAYER_CAMERA.exists():
+        pytest.skip("the player's source is not there")
+    read = "readFileSync" if which == "player" else "require('fs').readFileSync"
+    script = (load + f"const cases = JSON.parse({read}(0, 'utf8'));"
               "console.log(JSON.stringify(cases.map((k) => "
               "[c.interpolate(k.a, k.b, c.ease(k.s)), c.ease(k.s)])));")
-    out = subprocess.run(["node", "-e", script], input=json.dumps(js_in), text=True,
+    out = subprocess.run(command + [script], input=json.dumps(js_in), text=True,
                          capture_output=True, check=True).stdout
     for (a, b, s), (js, js_ease) in zip(cases, json.loads(out), strict=True):
         assert js_ease == pytest.approx(ease(s), abs=1e-12)
