@@ -7,6 +7,7 @@ browser viewer and the clip exporter all call. ``app.render.spread_layer`` draws
 from app.spread.calendar import SpreadTimeError, format_day, parse_day
 from app.spread.model import (
     ClinicalEvent,
+    Finding,
     LegendEntry,
     MarkerValue,
     Mass,
@@ -14,6 +15,7 @@ from app.spread.model import (
     NodeState,
     Record,
     RouteState,
+    SlabPreset,
     Spread,
     SpreadState,
     Stage,
@@ -22,7 +24,7 @@ from app.spread.model import (
 from app.spread.routes import Route
 
 __all__ = [
-    "ClinicalEvent", "LegendEntry", "MarkerValue", "Record", "format_psa",
+    "ClinicalEvent", "Finding", "LegendEntry", "SlabPreset", "MarkerValue", "Record", "format_psa",
     "Mass", "MassState", "NodeState", "Route", "RouteState", "Spread", "SpreadState",
     "SpreadTimeError", "Stage", "format_day", "parse_day",
 ]

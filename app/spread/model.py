@@ -96,6 +96,34 @@ def format_psa(value: float | None, unit: str = "ng/ml", marker: str = "PSA") ->
     return f"{marker} {value:g} {unit}".rstrip()
 
 
+MODALITIES = ("MRI", "PET")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a scan showed, when, and on which slab: a mark on the timeline that sets the date
+    and the slab, and a caption in our own words resting on the paper's figure."""
+
+    id: str
+    date: str
+    day: float
+    modality: str  # MRI | PET
+    slab: str  # a slab text (app.model.slab), as the scene file gives it
+    text: str
+    figure: str = ""  # the paper's figure the finding rests on
+    enlarged: tuple[str, ...] = ()  # node ids seen enlarged
+    enhancing: tuple[str, ...] = ()  # node ids seen enhancing (or taking up tracer, on PET)
+
+
+@dataclass(frozen=True)
+class SlabPreset:
+    """A named slab the viewer offers as a button ("Fig. 3: axial at S1")."""
+
+    id: str
+    label: str
+    slab: str
+
+
 @dataclass(frozen=True)
 class LegendEntry:
     """What an arrow style means in a scenario (every picture's legend reads these)."""
@@ -196,7 +224,13 @@ class Spread:
     lead_time: float = 2.0  # seconds of bright leading edge behind each front
     legend: tuple[LegendEntry, ...] = ()  # one entry per arrow style the routes draw
     record: Record = field(default_factory=Record)
+    findings: tuple[Finding, ...] = ()  # imaging findings, in date order
+    slab_presets: tuple[SlabPreset, ...] = ()
     _involvement_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def findings_on(self, day: float, days: float = 1.0) -> tuple[Finding, ...]:
+        """The findings dated within ``days`` of ``day`` (what a caption shows on that date)."""
+        return tuple(f for f in self.findings if abs(f.day - day) < days)
 
     def legend_text(self, style: str) -> str:
         for entry in self.legend:

@@ -43,6 +43,17 @@ Format (every date is ``YYYY-MM`` = first of the month, or ``YYYY-MM-DD``)::
           - {date: 2008-05, value: 6.4, note: screening}
         events:                       # marks under the timeline
           - {id: mri_2012, date: 2012-03, label: "MRI: ...", short: MRI, side: left}
+      findings:                       # optional: imaging findings, marks that set date and slab
+        - id: mri_2012_s1
+          date: 2012-03
+          modality: MRI               # MRI | PET
+          slab: axial:S1              # a slab (app.model.slab): level, or axis=mm, thickness
+          enlarged: [ramus_s1_l]      # optional: node ids seen enlarged
+          enhancing: [ramus_s1_l]     # optional: node ids seen enhancing (PET: uptake)
+          figure: Fig. 3A             # optional: the paper's figure it rests on
+          text: Our own words.
+      slab_presets:                   # optional: slab buttons in the viewer
+        - {id: fig3_s1, label: "Fig. 3: axial at S1", slab: axial:S1}
       stages:                         # in date order, not overlapping
         - id: diagnosis
           title: Diagnosis
@@ -64,15 +75,19 @@ from typing import Any
 import numpy as np
 
 from app.model.scene import Scene
+from app.model.slab import SlabError, parse_slab
 from app.model.yamlio import Field, Invalid
 from app.spread.calendar import DATE_FORMS, Keyframes, SpreadTimeError, format_day, parse_day
 from app.spread.easing import EASINGS
 from app.spread.model import (
+    MODALITIES,
     ClinicalEvent,
+    Finding,
     LegendEntry,
     MarkerValue,
     Mass,
     Record,
+    SlabPreset,
     Spread,
     Stage,
 )
@@ -86,7 +101,9 @@ ROUTE_KEYS = ("id", "label", "style", "start", "end", "speed_mm_per_month", "eas
 SEGMENT_KEYS = ("node", "from", "to", "at", "point", "reach")
 MASS_KEYS = ("id", "label", "at", "growth")
 GROWTH_KEYS = ("date", "radius")
-TIMELINE_KEYS = ("keyframes", "record", "stages")
+TIMELINE_KEYS = ("keyframes", "record", "stages", "findings", "slab_presets")
+FINDING_KEYS = ("id", "date", "modality", "slab", "enlarged", "enhancing", "figure", "text")
+PRESET_KEYS = ("id", "label", "slab")
 RECORD_KEYS = ("marker", "unit", "values", "events")
 VALUE_KEYS = ("date", "value", "note")
 EVENT_KEYS = ("id", "date", "label", "short", "side")
@@ -112,6 +129,12 @@ def parse_spread(scenario: Field | None, timeline: Field | None, scene: Scene) -
             record = _record(timeline.get("record"), ctx)
         except Invalid:
             pass
+    findings: tuple[Finding, ...] = ()
+    if timeline.has("findings"):
+        findings = _findings(timeline.get("findings"), ctx)
+    presets: tuple[SlabPreset, ...] = ()
+    if timeline.has("slab_presets"):
+        presets = _slab_presets(timeline.get("slab_presets"), ctx)
     routes: list[Route] = []
     masses: list[Mass] = []
     seed = None
@@ -135,7 +158,8 @@ def parse_spread(scenario: Field | None, timeline: Field | None, scene: Scene) -
     return Spread(
         keyframes=keyframes, routes=tuple(routes), stages=tuple(stages), masses=tuple(masses),
         centrelines={nid: p.centreline for nid, p in nerves.items()}, seed=seed,  # type: ignore
-        seed_label=seed_label, lead_time=lead_time, legend=legend, record=record)
+        seed_label=seed_label, lead_time=lead_time, legend=legend, record=record,
+        findings=findings, slab_presets=presets)
 
 
 class _Context:
@@ -268,6 +292,73 @@ def _record(f: Field, ctx: _Context) -> Record:
                 continue
     events.sort(key=lambda e: e.day)
     return Record(marker, unit, tuple(values), tuple(events))
+
+
+def _slab_text(f: Field, ctx: _Context) -> str:
+    """A slab text that places in this scene (its levels need the scene's landmarks)."""
+    text = f.as_str()
+    try:
+        parse_slab(text, ctx.scene.landmarks)
+    except SlabError as exc:
+        raise f.fail(str(exc)) from None
+    return text
+
+
+def _node_ids(f: Field, ctx: _Context) -> tuple[str, ...]:
+    ids = []
+    for item in f.elements("a list of node ids"):
+        nid = item.as_str()
+        if nid not in ctx.scene.nodes:
+            item.error(f"unknown node '{nid}' (see 'pelvic-spread info' for the ids)")
+            continue
+        ids.append(nid)
+    return tuple(ids)
+
+
+def _findings(f: Field, ctx: _Context) -> tuple[Finding, ...]:
+    """Imaging findings: dated, on a slab, naming the nerves seen enlarged or enhancing."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for item in f.elements("a list of findings {id, date, modality, slab, text, ...}"):
+        try:
+            item.expect_map("a finding: {id, date, modality, slab, enlarged, enhancing, figure, "
+                            "text}")
+            item.check_keys(FINDING_KEYS)
+            fid = item.get("id").as_str(ID_RE, "a snake_case id")
+            if fid in seen:
+                raise item.get("id").fail(f"duplicate finding id '{fid}'")
+            seen.add(fid)
+            day = ctx.day(item.get("date"), "finding date")
+            out.append(Finding(
+                fid, str(item.get("date").value), day,
+                item.get("modality").as_choice(MODALITIES),
+                _slab_text(item.get("slab"), ctx),
+                item.get("text").as_str(),
+                item.opt("figure", Field.as_str, ""),
+                item.opt("enlarged", lambda x: _node_ids(x, ctx), ()),
+                item.opt("enhancing", lambda x: _node_ids(x, ctx), ())))
+        except Invalid:
+            continue
+    out.sort(key=lambda fd: fd.day)
+    return tuple(out)
+
+
+def _slab_presets(f: Field, ctx: _Context) -> tuple[SlabPreset, ...]:
+    out: list[SlabPreset] = []
+    seen: set[str] = set()
+    for item in f.elements("a list of {id, label, slab}"):
+        try:
+            item.expect_map("a slab preset: {id, label, slab}")
+            item.check_keys(PRESET_KEYS)
+            pid = item.get("id").as_str(ID_RE, "a snake_case id")
+            if pid in seen:
+                raise item.get("id").fail(f"duplicate slab preset id '{pid}'")
+            seen.add(pid)
+            out.append(SlabPreset(pid, item.get("label").as_str(),
+                                  _slab_text(item.get("slab"), ctx)))
+        except Invalid:
+            continue
+    return tuple(out)
 
 
 # -- timeline ---------------------------------------------------------------------------------
