@@ -191,3 +191,31 @@ def test_export_slab_bad_input(tmp_path, args, words):
     assert result.returncode != 0
     assert words in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_slab_message_is_small_and_decodes(case_scene):
+    """A move sends two planes, quantised caps and a JPEG panel: under 60 KB, and the caps come
+    back within a twentieth of a millimetre of where the server cut them."""
+    import json
+
+    from app.imaging.panel import MRPanel, panel_jpeg
+    from app.model.slab import parse_slab
+    from app.render.slab import CapMaker, decode_cap, slab_message
+
+    slab = parse_slab("axial:S1", case_scene.landmarks)
+    spread = case_scene.spread
+    maker = CapMaker(case_scene, [n.id for n in case_scene.drawable()], spread)
+    caps = maker.caps(slab)
+    picture = MRPanel(case_scene).draw(slab, spread.state_at(spread.time_of_date("2014-04")))
+    msg = slab_message(slab, caps, panel_jpeg(picture))
+    size = len(json.dumps(msg))
+    assert size < 60_000, size
+    assert msg["planes"][0][2] == pytest.approx(slab.bounds[0])
+    assert msg["planes"][1][5] == -1.0  # the upper plane keeps what is below it
+    assert msg["panel"].startswith("data:image/jpeg;base64,")
+    for cap, item in zip(caps, msg["caps"]):
+        points, tris = decode_cap(item)
+        assert np.abs(points - cap.points).max() < 0.05
+        assert np.array_equal(tris, cap.triangles)
+    coloured = [item for item in msg["caps"] if "arrival" in item]
+    assert {item["node"] for item in coloured} >= {"ramus_s1_l", "ramus_s1_r"}

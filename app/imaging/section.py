@@ -229,6 +229,30 @@ def _chains(segments: np.ndarray, n: int) -> tuple[list[np.ndarray], int]:
     return loops, open_chains
 
 
+def simplify_loop(points: np.ndarray, loop: np.ndarray, tol: float) -> np.ndarray:
+    """The loop's indices with points that lie within about ``tol`` of the line through their
+    neighbours dropped (a cut through a fine surface has a point per triangle: most are
+    redundant at the size a cap is seen). Every other candidate goes per pass, so neighbours
+    never vanish together; a loop keeps at least 8 points."""
+    keep = np.ones(len(loop), bool)
+    for parity in (0, 1, 0, 1, 0, 1, 0, 1):
+        idx = np.flatnonzero(keep)
+        if len(idx) <= 8:
+            break
+        p = points[loop[idx]]
+        prev, nxt = np.roll(p, 1, axis=0), np.roll(p, -1, axis=0)
+        chord = nxt - prev
+        length = np.hypot(chord[:, 0], chord[:, 1])
+        cross = np.abs(chord[:, 0] * (p[:, 1] - prev[:, 1]) - chord[:, 1] * (p[:, 0] - prev[:, 0]))
+        off = np.where(length > 0, cross / np.maximum(length, 1e-12), 0.0)
+        drop = off < tol
+        drop[(np.arange(len(idx)) % 2) != parity] = False
+        if len(idx) - drop.sum() < 8 or not drop.any():
+            break
+        keep[idx[drop]] = False
+    return loop[keep]
+
+
 def signed_area(poly: np.ndarray) -> float:
     x, y = poly[:, 0], poly[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
@@ -313,5 +337,6 @@ def fill_box(points_px: np.ndarray, segments: np.ndarray,
     width = chi - clo + 1
     flat = (rows - rlo) * width + (np.minimum(cols, chi) - clo)
     toggles = np.bincount(flat, minlength=(rhi - rlo) * width).reshape(rhi - rlo, width)
-    inside = (np.cumsum(toggles[:, :-1], axis=1) & 1).astype(bool)
+    # parity is all that matters, so a wrapping uint8 running sum is exact (and light)
+    inside = (np.cumsum(toggles[:, :-1].astype(np.uint8), axis=1, dtype=np.uint8) & 1).astype(bool)
     return rlo, clo, inside

@@ -22,7 +22,7 @@ from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPlane, vtkPolyData
 from vtkmodules.vtkFiltersGeneral import vtkContourTriangulator
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
 
-from app.imaging.section import Plane, Sectioner
+from app.imaging.section import Plane, Sectioner, simplify_loop
 from app.imaging.tissues import tissue_of
 from app.model.scene import CameraPreset, Scene
 from app.model.slab import Slab
@@ -34,6 +34,7 @@ vtk = types.SimpleNamespace(**{c.__name__: c for c in (
 
 CAP_SHADE = 0.88  # a cap is its solid's colour times this
 CAP_STEP_MM = 0.04  # caps of inner structures sit this much further out per tissue order
+CAP_TOLERANCE_MM = 0.12  # cap outlines drop points this close to the line of their neighbours
 NEVER = 1.0e9
 DISC_SIDES = 48
 GHOST_OPACITY = 0.1
@@ -92,13 +93,19 @@ class CapMaker:
                 sec = self.sectioner.cut(nid, plane, slab.axis, ("u",))
                 if sec.empty or not sec.loops:
                     continue
-                tris = triangulate(sec.points, sec.oriented_loops())
+                loops = [simplify_loop(sec.points, lp, CAP_TOLERANCE_MM)
+                         for lp in sec.oriented_loops()]
+                used = np.unique(np.concatenate(loops))
+                remap = np.full(len(sec.points), -1, np.int64)
+                remap[used] = np.arange(len(used))
+                points = sec.points[used]
+                tris = triangulate(points, [remap[lp] for lp in loops])
                 if len(tris) == 0:
                     continue
-                pts3 = plane.shifted(sign * CAP_STEP_MM * self.order[nid]).to3d(sec.points)
+                pts3 = plane.shifted(sign * CAP_STEP_MM * self.order[nid]).to3d(points)
                 arrival = None
                 if nid in self.coloured and "u" in sec.data:
-                    a = self.spread.arrival_for_u(nid, sec.data["u"])
+                    a = self.spread.arrival_for_u(nid, sec.data["u"][used])
                     arrival = np.where(np.isfinite(a), a, NEVER).astype(np.float32)
                 # the triangulation is counter-clockwise about +axis: face the lower cap down
                 if face == "lower":
@@ -484,3 +491,62 @@ def render_slab_still(scene: Scene, out: Any, slab: Slab, camera: str | None = N
     finally:
         frames.close()
     return out
+
+
+# -- what a browser receives per slab move -------------------------------------------------
+UV_SCALE = 20.0  # cap points travel as int16 twentieths of a millimetre in the face's plane
+
+
+def _b64(array: np.ndarray) -> str:
+    import base64
+
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def encode_caps(caps: list[Cap], slab: Slab) -> list[dict[str, Any]]:
+    """Caps as small JSON: per cap its plane (origin, u, v), int16 in-plane points, uint16
+    (or uint32) triangles, and float32 arrival times for caps coloured by the spread."""
+    out = []
+    for cap in caps:
+        position = slab.bounds[0] if cap.face == "lower" else slab.bounds[1]
+        plane = Plane.for_slab(slab.orientation, slab.axis, position)
+        shift = float((cap.points[0].astype(float) - plane.origin) @ plane.normal)
+        uv = np.rint(plane.to2d(cap.points.astype(float)) * UV_SCALE).astype(np.int16)
+        tri = cap.triangles.astype(np.uint16 if len(cap.points) < 65536 else np.uint32)
+        item: dict[str, Any] = {
+            "node": cap.node_id, "face": cap.face,
+            "origin": [float(v) for v in plane.origin + shift * plane.normal],
+            "u": [float(v) for v in plane.u], "v": [float(v) for v in plane.v],
+            "scale": UV_SCALE, "uv": _b64(uv), "tri": _b64(tri),
+            "index": "uint16" if tri.dtype == np.uint16 else "uint32"}
+        if cap.arrival is not None:
+            item["arrival"] = _b64(cap.arrival.astype(np.float32))
+        out.append(item)
+    return out
+
+
+def decode_cap(item: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Points (N, 3) and triangles (M, 3) back from :func:`encode_caps` (what a browser does)."""
+    import base64
+
+    uv = np.frombuffer(base64.b64decode(item["uv"]), np.int16).reshape(-1, 2) / item["scale"]
+    tri = np.frombuffer(base64.b64decode(item["tri"]), np.dtype(item["index"])).reshape(-1, 3)
+    origin, u, v = (np.asarray(item[k], float) for k in ("origin", "u", "v"))
+    return origin + uv[:, :1] * u + uv[:, 1:] * v, tri.astype(np.int64)
+
+
+def slab_message(slab: Slab, caps: list[Cap], panel_jpeg: bytes | None = None
+                 ) -> dict[str, Any]:
+    """Everything a browser needs after a slab move: the slab, its two clipping planes (a point
+    and the normal keeping the inside), the caps, and the panel picture if it changed."""
+    import base64
+
+    lo, hi = slab.bounds
+    n = slab.normal
+    msg: dict[str, Any] = {
+        "slab": slab.to_json(),
+        "planes": [[*(n * lo).tolist(), *n.tolist()], [*(n * hi).tolist(), *(-n).tolist()]],
+        "caps": encode_caps(caps, slab)}
+    if panel_jpeg is not None:
+        msg["panel"] = "data:image/jpeg;base64," + base64.b64encode(panel_jpeg).decode("ascii")
+    return msg
