@@ -17,7 +17,9 @@
   };
 
   // Every state key and trigger name comes from app/web/keys.py (served as names.js).
-  const N = window.PS_NAMES;
+  // names.js and camera.js load beside this file in no set order (trame adds each script
+  // tag on its own), so their exports are taken once both are there (start() waits).
+  let N = window.PS_NAMES;
   const T = () => window.trame;
   const get = (key) => (T() && T().state ? T().state.get(key) : undefined);
   const set = (key, value) => T().state.set(key, value);
@@ -162,8 +164,8 @@
     a[0] * b[1] - a[1] * b[0]];
 
   // Camera moves: static/camera.js, the same function as camera_logic.interpolate (tested).
-  P.interpolate = window.PS_CAMERA.interpolate;
-  const ease = window.PS_CAMERA.ease;
+  P.interpolate = (a, b, s) => window.PS_CAMERA.interpolate(a, b, s);
+  const ease = (s) => window.PS_CAMERA.ease(s);
 
   let lastGoto = 0;
   let flight = 0;
@@ -362,6 +364,11 @@
 
   // -- start -----------------------------------------------------------------------------------
   function start() {
+    if (!window.PS_NAMES || !window.PS_CAMERA) {
+      setTimeout(start, 50);
+      return;
+    }
+    N = window.PS_NAMES;
     if (T()) mark("trame");
     if (T() && T().state && T().state.ready) mark("state");
     if (!T() || !T().state || !T().state.ready || !T().refs || !T().refs[N.Refs.LOCAL]) {
