@@ -73,6 +73,8 @@ class StateGuard:
         self._notes: dict[str | None, list[dict[str, Any]]] = {}
         self._logged: dict[str | None, int] = {}
         self._seq = 0
+        # lecture mode (app.lecture.hub): asked first whether a page may write at all
+        self.lecture: Any = None
 
     def install(self) -> StateGuard:
         self.app.server.add_protocol_to_configure(self._configure)
@@ -96,12 +98,13 @@ class StateGuard:
             refused.append((None, f"at most {MAX_CHANGES} changes in one message"))
             changes = changes[:MAX_CHANGES]
         seen: set[str] = set()
+        not_yours = self.lecture.may_not_write(page) if self.lecture is not None else None
         for change in changes:
             if not isinstance(change, dict) or "key" not in change:
                 refused.append((None, "a change without a key"))
                 continue
             key, value = change["key"], change.get("value")
-            why = rules.check_change(key, value, self.view)
+            why = not_yours or rules.check_change(key, value, self.view)
             if why is None and key in rules.RATED_KEYS and value != self.view.get(key):
                 why = self.rate(page, rules.RATED_KEYS[key])
             if why is None and key in seen:
@@ -114,7 +117,8 @@ class StateGuard:
         return accepted, refused
 
     def screen_trigger(self, page: str | None, name: Any, args: Any, kwargs: Any) -> str | None:
-        why = rules.check_trigger(name, args, kwargs, self.view)
+        why = self.lecture.may_not_call(page, name) if self.lecture is not None else None
+        why = why or rules.check_trigger(name, args, kwargs, self.view)
         if why is None and name in rules.RATED_TRIGGERS:
             why = self.rate(page, rules.RATED_TRIGGERS[name])
         return why
@@ -169,6 +173,8 @@ class StateGuard:
         """A page has gone: drop what was kept about it."""
         self._notes.pop(page, None)
         self._logged.pop(page, None)
+        if self.lecture is not None:
+            self.lecture.forget(page)
         for k in [k for k in self._hits if k[0] == page]:
             del self._hits[k]
 
@@ -276,7 +282,7 @@ def _guarded(base: type) -> type:
         async def trigger(self, name: Any = None, args: Any = None, kwargs: Any = None,
                           *_args: Any, **_kwargs: Any) -> Any:
             page = self._sender()
-            why = self.guard.screen_trigger(page, name, [] if args is None else args, kwargs)
+            why = self.guard.screen_trigger(page, name, args, kwargs)
             if why is not None:
                 self._send_back(page, [(None, why)])
                 return None
@@ -297,11 +303,17 @@ def _guarded(base: type) -> type:
 
         @export_rpc("trame.error.client")
         def js_error(self, message: Any = None, *_args: Any, **_kwargs: Any) -> None:
-            super().js_error(str(message)[:500])
+            text = "".join(c if c.isprintable() else " " for c in str(message)[:500])
+            super().js_error(text)  # one line in the log, whatever the page sent
 
         @export_rpc("trame.state.get")
         def get_server_state(self, *_args: Any, **_kwargs: Any) -> Any:
             return super().get_server_state()
+
+        def onConnect(self, request: Any, client_id: str) -> None:  # noqa: N802 (wslink's)
+            if self.guard.lecture is not None:  # the request's cookie says who presents
+                self.guard.lecture.connected(request, client_id)
+            super().onConnect(request, client_id)
 
         def onClose(self, client_id: str) -> None:  # noqa: N802 (wslink's name)
             self.guard.forget(client_id)

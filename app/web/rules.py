@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.web.keys import App, Export, Share, Spread, Structure, Timeline, View
+from app.web.keys import App, Export, Share, Slab, Spread, Structure, Timeline, View
+from app.web.keys import Trigger as T
 
 StateView = Mapping[str, Any]  # what a rule may read: the server's current state
 Dynamic = Any  # a constant, or a function of the state giving it
@@ -186,6 +187,11 @@ WRITABLE: dict[str, Rule] = {
     Export.FROM: Text(32),
     Export.TO: Text(32),
     Export.FORMAT: Choice(("mp4", "webm", "gif")),
+    Slab.ON: Flag(),
+    Slab.ORIENT: Choice(("axial", "coronal", "sagittal")),
+    Slab.POS: Number(lambda s: s.get(Slab.MIN) or 0.0, lambda s: s.get(Slab.MAX) or 0.0),
+    Slab.THICK: Number(1, 40),
+    Slab.LABELS: Flag(),
 }
 
 # Only the server writes these: a page that sends one is put back to the server's value.
@@ -200,6 +206,8 @@ SERVER_ONLY: frozenset[str] = frozenset({
     Structure.OPACITY, Structure.COLOR, Structure.SPREAD_NODES, Structure.DEFAULTS,
     Share.QUERY,
     Export.SIZES, Export.FPSS, Export.FORMATS, Export.JOB, Export.JOBS,
+    Slab.MIN, Slab.MAX, Slab.SPEC, Slab.LABEL, Slab.PRESETS, Slab.FINDINGS, Slab.FINDING,
+    Slab.PANEL, Slab.PLANES, Slab.CLIP_IDS, Slab.MASS_CAPS,
 })
 SERVER_ONLY_PREFIXES: tuple[str, ...] = (Spread.HEAD, Spread.MASS)  # + i: per frame
 
@@ -251,31 +259,34 @@ NODE = Text(128, NODE_ID, "a structure id")
 ANY_TIME = Number(-1e9, 1e9)  # seek clamps to the timeline itself
 
 TRIGGERS: dict[str, Args] = {
-    "app_dismiss": Args(optional=(Maybe(Number(0, 2**53, whole=True)),)),
-    "app_screenshot": Args(optional=(Number(16, 3840), Number(16, 2160))),
-    "tl_toggle": NONE,
-    "tl_next": NONE,
-    "tl_prev": NONE,
-    "tl_seek": Args((ANY_TIME,)),
-    "tl_stage": Args((Number(0, 10_000, whole=True),)),
-    "tl_event": Args((Text(128),)),
-    "cam_preset": Args((Text(64, r"[A-Za-z0-9_]+", "a preset name"),)),
-    "cam_preset_index": Args((Number(0, 99, whole=True),)),
-    "cam_moved": Args(optional=(Maybe(CameraRule()),)),
-    "cam_current": NONE,
-    "st_toggle": Args((NODE,)),
-    "st_isolate": Args(optional=(Maybe(Text(128, f"|{NODE_ID}", "a structure id")),)),
-    "st_expand": Args((NODE,)),
-    "st_set_opacity": Args((NODE, Number(0, 1))),
-    "st_set_color": Args((NODE, Text(9, r"#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?", "#rrggbb"))),
-    "st_reset": NONE,
-    "st_show_all": NONE,
-    "sh_apply_query": Args((Text(4096),)),
-    "sh_apply_json": Args((Text(200_000),)),
-    "sh_json": NONE,
-    "sh_refresh": NONE,
-    "ex_start": NONE,
-    "ex_cancel": Args(optional=(Maybe(Text(32, r"[0-9a-f]+", "a job id")),)),
+    T.APP_DISMISS: Args(optional=(Maybe(Number(0, 2**53, whole=True)),)),
+    T.APP_SCREENSHOT: Args(optional=(Number(16, 3840), Number(16, 2160))),
+    T.TL_TOGGLE: NONE,
+    T.TL_NEXT: NONE,
+    T.TL_PREV: NONE,
+    T.TL_SEEK: Args((ANY_TIME,)),
+    T.TL_STAGE: Args((Number(0, 10_000, whole=True),)),
+    T.TL_EVENT: Args((Text(128),)),
+    T.CAM_PRESET: Args((Text(64, r"[A-Za-z0-9_]+", "a preset name"),)),
+    T.CAM_PRESET_INDEX: Args((Number(0, 99, whole=True),)),
+    T.CAM_MOVED: Args(optional=(Maybe(CameraRule()),)),
+    T.CAM_CURRENT: NONE,
+    T.ST_TOGGLE: Args((NODE,)),
+    T.ST_ISOLATE: Args(optional=(Maybe(Text(128, f"|{NODE_ID}", "a structure id")),)),
+    T.ST_EXPAND: Args((NODE,)),
+    T.ST_SET_OPACITY: Args((NODE, Number(0, 1))),
+    T.ST_SET_COLOR: Args((NODE, Text(9, r"#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?", "#rrggbb"))),
+    T.ST_RESET: NONE,
+    T.ST_SHOW_ALL: NONE,
+    T.SH_APPLY_QUERY: Args((Text(4096),)),
+    T.SH_APPLY_JSON: Args((Text(200_000),)),
+    T.SH_JSON: NONE,
+    T.SH_REFRESH: NONE,
+    T.SL_FINDING: Args((Text(64, r"[a-z0-9_]+", "a finding id"),)),
+    T.SL_PRESET: Args((Text(64, r"[a-z0-9_]+", "a slab preset id"),)),
+    T.SL_STEP: Args((Number(-50, 50, whole=True),)),
+    T.EX_START: NONE,
+    T.EX_CANCEL: Args(optional=(Maybe(Text(32, r"[0-9a-f]+", "a job id")),)),
 }
 GENERATED_TRIGGER = "trigger__"  # names trame gives widgets' own callbacks
 
@@ -294,8 +305,8 @@ def check_trigger(name: Any, args: Any, kwargs: Any, state: StateView) -> str | 
 # -- how often ----------------------------------------------------------------------------------
 # What a page may do only so many times per second (each a heavy job on the shared server).
 RATE: dict[str, int] = {"export": 1, "switch": 2}  # at most this many in any one second
-RATED_TRIGGERS: dict[str, str] = {"ex_start": "export", "sh_apply_query": "switch",
-                                  "sh_apply_json": "switch"}
+RATED_TRIGGERS: dict[str, str] = {T.EX_START: "export", T.SH_APPLY_QUERY: "switch",
+                                  T.SH_APPLY_JSON: "switch"}
 RATED_KEYS: dict[str, str] = {App.SCENARIO: "switch"}
 
 # trame's own lifecycle calls a page makes (others would run server callbacks at will)
