@@ -143,7 +143,16 @@ def cmd_state(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.web.server import serve
 
-    return serve(args.scene, host=args.host, port=args.port, open_browser=False)
+    if (args.presenter_key or args.relay) and not args.lecture:
+        raise UserError("serve: --presenter-key and --relay go with --lecture")
+    return serve(args.scene, host=args.host, port=args.port, open_browser=False,
+                 lecture=args.lecture, presenter_key=args.presenter_key, relay=args.relay)
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    from app.lecture.relay import serve_relay
+
+    return serve_relay(args.url, host=args.host, port=args.port)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -192,7 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scene", nargs="?", help=scene_help)
     s.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--lecture", action="store_true",
+                   help="lecture mode: only the presenter's page drives; followers at /follow")
+    s.add_argument("--presenter-key", default=None, metavar="KEY",
+                   help="the presenter's key (default: a new random one each start)")
+    s.add_argument("--relay", default=None, metavar="redis://HOST:PORT/N",
+                   help="also publish the lecture to this Redis for `pelvic-spread relay`")
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("relay", help="serve a lecture's followers from a Redis channel")
+    s.add_argument("url", metavar="redis://HOST:PORT/N", help="the Redis the lecture uses")
+    s.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 = any free)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.set_defaults(func=cmd_relay)
 
     s = sub.add_parser("validate", help="check scene files; exit 2 with FILE:LINE lines if not")
     s.add_argument("scenes", nargs="*", metavar="SCENE")

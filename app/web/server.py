@@ -75,18 +75,35 @@ def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
 
 
 def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
-          open_browser: bool = False) -> int:
-    """Serve the viewer until interrupted; prints the address once it is listening."""
+          open_browser: bool = False, lecture: bool = False,
+          presenter_key: str | None = None, relay: str | None = None) -> int:
+    """Serve the viewer until interrupted; prints the address once it is listening.
+
+    ``lecture``: only the page holding the presenter's key drives; followers watch at
+    ``/follow`` (``app.lecture``), through Redis relays too when ``relay`` names one."""
+    if relay:
+        from app.lecture.relay import check_url
+
+        check_url(relay)  # before anything is built
     server, app = make_server(scene_arg, os.environ.get("PELVIC_SPREAD_EXPORTS"),
                               build_later=True)
     if port == 0:
         port = free_port(host)
+    hub = None
+    if lecture:
+        from app.lecture.hub import LectureHub
+
+        hub = LectureHub(app, key=presenter_key, relay_url=relay)
 
     def announce(**_: Any) -> None:
         quiet_disconnects()
         real = server.port or port
         name = app._scene_arg.name  # the validated scene (its actors may still be building)
         print(f"Serving {name} at {url_for(host, real)}", flush=True)
+        if hub is not None:
+            presenter, followers = hub.addresses(url_for(host, real))
+            print(f"Presenter (keep this address to yourself): {presenter}\n"
+                  f"Followers: {followers}", flush=True)
 
     server.controller.on_server_ready.add(announce)
     argv = sys.argv
@@ -97,4 +114,6 @@ def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
     finally:
         sys.argv = argv
         app.engine.close()
+        if hub is not None:
+            hub.close()
     return 0

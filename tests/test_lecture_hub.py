@@ -1,0 +1,298 @@
+"""Lecture mode without a browser: the hall's snapshot and packing, the hub's events from the
+presenter's state, and the guard refusing every other page's writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from app.lecture import hall as hall_mod
+from app.lecture.hall import Hall
+from app.model.loader import DEFAULT_SCENE
+from app.web.keys import Structure, Timeline, Trigger, View
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.buffered = 0
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+
+class FakeSocket:
+    """What the hall writes to: records the very objects it was handed."""
+
+    def __init__(self) -> None:
+        self._req = SimpleNamespace(transport=FakeTransport())
+        self.sent: list[bytes] = []
+        self.closed = False
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def close(self, **_: object) -> None:
+        self.closed = True
+
+
+def run(coro_fn):
+    return asyncio.run(coro_fn())
+
+
+def decode(data: bytes) -> dict:
+    return json.loads(data.decode("utf-8"))
+
+
+# -- the hall ---------------------------------------------------------------------------------
+def test_an_event_is_packed_once_and_the_same_bytes_go_to_every_follower(monkeypatch):
+    packs = []
+    real = hall_mod.pack
+    monkeypatch.setattr(hall_mod, "pack", lambda *a: packs.append(a) or real(*a))
+
+    async def go():
+        h = Hall()
+        socks = [FakeSocket() for _ in range(50)]
+        h.followers.update(socks)
+        data = h.update({"time": 12.5, "playing": False})
+        await asyncio.sleep(0)
+        return h, socks, data
+
+    h, socks, data = run(go)
+    assert len(packs) == 1
+    assert all(len(s.sent) == 1 and s.sent[0] is data for s in socks)  # one object, not copies
+    msg = decode(data)
+    assert msg["t"] == "ev" and msg["q"] == 1 and msg["s"] == {"time": 12.5, "playing": False}
+    assert len(data) < 1024
+
+
+def test_only_changed_fields_travel_and_nothing_for_no_change():
+    async def go():
+        h = Hall()
+        s = FakeSocket()
+        h.followers.add(s)
+        h.update({"time": 1.0, "labels": False, "hidden": ["sacrum"]})
+        again = h.update({"time": 1.0, "labels": False, "hidden": ["sacrum"]})
+        h.update({"time": 2.0, "labels": False})
+        await asyncio.sleep(0)
+        return h, s, again
+
+    h, s, again = run(go)
+    assert again is None
+    assert [decode(d)["s"] for d in s.sent] == [
+        {"time": 1.0, "labels": False, "hidden": ["sacrum"]}, {"time": 2.0}]
+    assert h.state == {"time": 2.0, "labels": False, "hidden": ["sacrum"]}
+    assert h.seq == 2
+
+
+def test_a_join_gets_the_snapshot_packed_once_and_costs_the_others_nothing(monkeypatch):
+    packs = []
+    real = hall_mod.pack
+    monkeypatch.setattr(hall_mod, "pack", lambda *a: packs.append(a[0]) or real(*a))
+
+    async def go():
+        h = Hall()
+        old = [FakeSocket() for _ in range(5)]
+        h.followers.update(old)
+        h.update({"time": 3.0, "camera": {"preset": "posterior"}})
+        await asyncio.sleep(0)
+        before = [len(s.sent) for s in old]
+        joined = []
+        for _ in range(20):  # what handle() does for a join
+            s = FakeSocket()
+            h.followers.add(s)
+            h._send(s, h.snapshot())
+            joined.append(s)
+        await asyncio.sleep(0)
+        return h, old, before, joined
+
+    h, old, before, joined = run(go)
+    assert [len(s.sent) for s in old] == before  # nobody else heard of the 20 joins
+    assert packs == ["ev", "snap"]  # 20 joins, one snapshot
+    snap = decode(joined[0].sent[0])
+    assert snap["t"] == "snap" and snap["q"] == h.seq
+    assert snap["s"] == {"time": 3.0, "camera": {"preset": "posterior"}}
+    assert all(s.sent[0] is joined[0].sent[0] for s in joined)
+
+
+def test_ping_gets_the_server_clock_and_junk_gets_nothing():
+    h = Hall(clock=lambda: 1000.0)
+    pong = decode(h.answer('{"t":"ping","c":990.5}'))
+    assert pong == {"t": "pong", "c": 990.5, "s": 1000.0}
+    for junk in ("", "[]", "{", '{"t":"ev","s":{"time":1}}', '{"t":"ping","c":"x"}',
+                 b"\xff\xfe", '{"t":"ping","c":true}'):
+        assert h.answer(junk) is None
+    assert decode(h.answer('{"t":"sync"}'))["t"] == "snap"
+
+
+def test_a_follower_that_stops_reading_is_dropped_not_waited_for():
+    async def go():
+        h = Hall()
+        slow, fine = FakeSocket(), FakeSocket()
+        slow._req.transport.buffered = hall_mod.SLOW_BUFFER + 1
+        h.followers.update([slow, fine])
+        h.update({"time": 1.0})
+        await asyncio.sleep(0)
+        return h, slow, fine
+
+    h, slow, fine = run(go)
+    assert slow.closed and slow not in h.followers and not slow.sent
+    assert len(fine.sent) == 1
+
+
+def test_a_relay_forwards_the_same_bytes_and_refuses_a_gap():
+    async def go():
+        hub, relay = Hall(), Hall()
+        relay.load(hub.epoch, 0, {})
+        s = FakeSocket()
+        relay.followers.add(s)
+        first = hub.update({"time": 1.0})
+        second = hub.update({"time": 2.0})
+        third = hub.update({"time": 3.0})
+        ok1 = relay.forward(first, decode(first))
+        gap = relay.forward(third, decode(third))  # second never came
+        await asyncio.sleep(0)
+        return relay, s, first, second, ok1, gap
+
+    relay, s, first, second, ok1, gap = run(go)
+    assert ok1 and not gap
+    assert s.sent[-1] is first
+    assert relay.state == {"time": 1.0}
+
+
+# -- the hub on a real viewer app (no server started) -------------------------------------------
+@pytest.fixture(scope="module")
+def lecture(tmp_path_factory):
+    from trame.app import get_server
+
+    from app.lecture.hub import LectureHub
+    from app.web.app import ViewerApp
+
+    server = get_server("lecture-hub-tests", client_type="vue3")
+    app = ViewerApp(server, DEFAULT_SCENE, export_dir=tmp_path_factory.mktemp("exports"))
+    hub = LectureHub(app, key="k3y")
+    server.state.ready()
+    hub.mark("scenario")
+    hub.mark("labels")
+    yield app, hub
+    hub.close()
+    app.engine.close()
+
+
+@pytest.fixture
+def hub(lecture):
+    app, hub = lecture
+    hub.sent = []
+
+    real = hub.hall.update
+
+    def update(fields):
+        data = real(fields)
+        if data is not None:
+            hub.sent.append(decode(data))
+        return data
+
+    hub.hall.update = update
+    app.timeline.pause()
+    app.state.flush()
+    hub.sent.clear()
+    yield hub
+    hub.hall.update = real
+
+
+def test_the_snapshot_holds_everything_a_late_follower_needs(lecture):
+    app, hub = lecture
+    snap = decode(hub.hall.snapshot())
+    s = snap["s"]
+    assert s["scenario"] == "bilateral_plexopathy"
+    assert s["time"] == pytest.approx(app.state[Timeline.TIME])
+    assert s["playing"] is False and s["speed"] == 1.0
+    assert s["camera"] == {"preset": "anterior"}
+    assert s["hidden"] == list(app.state[Structure.HIDDEN] or [])
+    assert s["labels"] is False and isinstance(s["stage"], int)
+    assert len(hub.hall.snapshot()) < 1024
+
+
+def test_seek_camera_visibility_and_labels_become_one_event_each(lecture, hub):
+    app, _ = lecture
+    s = app.state
+    app.timeline.goto_stage(2)
+    s.flush()
+    app.camera.goto("posterior")
+    s.flush()
+    app.structure.toggle("sacrum")
+    s.flush()
+    s[View.LABELS] = True
+    s.flush()
+    app.camera.moved({"position": [10.0, -500.0, 40.0], "focalPoint": [0.0, 0.0, -40.0],
+                      "viewUp": [0.0, 0.0, 1.0], "viewAngle": 30.0})
+    hub.mark("camera")  # what the wrapped cam_moved trigger does after moving
+    s.flush()
+    got = [m["s"] for m in hub.sent]
+    assert got[0]["time"] == pytest.approx(s[Timeline.STAGES][2]["time"])
+    assert got[0]["stage"] == 2 and "playing" not in got[0]  # only what changed
+    assert got[1] == {"camera": {"preset": "posterior"}}
+    assert "sacrum" in got[2]["hidden"]
+    assert got[3] == {"labels": True}
+    assert got[4]["camera"]["position"] == [10.0, -500.0, 40.0]
+    assert len(got) == 5
+    app.structure.toggle("sacrum")
+    s[View.LABELS] = False
+    app.camera.goto("anterior")
+    s.flush()
+
+
+def test_playback_sends_one_anchor_not_frames(lecture, hub):
+    app, _ = lecture
+    sp = app.engine.spread
+    app.timeline.seek(sp.time_of_date("2011-06-01"))
+    app.state.flush()
+    hub.sent.clear()
+
+    async def play():
+        app.timeline.toggle()
+        app.state.flush()
+        await asyncio.sleep(0.8)  # about 16 playback ticks
+        played = app.state[Timeline.TIME]
+        app.timeline.pause()
+        app.state.flush()
+        await asyncio.sleep(0.05)
+        return played
+
+    played = asyncio.run(play())
+    assert played > sp.time_of_date("2011-06-01") + 0.3  # it did play
+    kinds = [m["s"].get("playing") for m in hub.sent]
+    assert kinds == [True, False], hub.sent  # play, pause: nothing per frame
+    start = hub.sent[0]["s"]
+    # the anchor time is where it was paused (unchanged, so not sent again); the wall clock
+    # instant is new, in server milliseconds
+    assert start.get("anchorTime", sp.time_of_date("2011-06-01")) == pytest.approx(
+        sp.time_of_date("2011-06-01"))
+    assert abs(start["anchorWall"] - time.time() * 1000) < 5000
+
+
+def test_only_the_presenters_page_may_write(lecture):
+    app, hub = lecture
+    guard = app.guard
+    presenter = SimpleNamespace(cookies={hub.cookie_name: hub.cookie_value})
+    stranger = SimpleNamespace(cookies={hub.cookie_name: "0" * 64})
+    hub.connected(presenter, "p1")
+    hub.connected(stranger, "s1")
+    hub.connected(SimpleNamespace(cookies={}), "s2")
+    change = [{"key": Timeline.TIME, "value": 10.0}]
+    ok, refused = guard.screen_changes("p1", change)
+    assert ok == change and not refused
+    for page in ("s1", "s2", None):
+        ok, refused = guard.screen_changes(page, change)
+        assert not ok and "presenter" in refused[0][1]
+        assert "presenter" in guard.screen_trigger(page, Trigger.TL_TOGGLE, [], {})
+        assert guard.screen_trigger(page, Trigger.CAM_CURRENT, [], {}) is None
+    assert guard.screen_trigger("p1", Trigger.TL_TOGGLE, [], {}) is None
+    guard.forget("p1")
+    assert guard.screen_changes("p1", change)[0] == []
