@@ -461,7 +461,7 @@ def test_browser_options_are_checked():
 
 
 def test_jobs_run_report_progress_and_cancel(mesh_scene, tmp_path):
-    jobs = ExportJobs(tmp_path / "out")
+    jobs = ExportJobs(tmp_path / "out", max_running=1)
     try:
         done = jobs.start(mesh_scene, {"size": "160x90", "fps": 10, "duration": 1.5,
                                        "format": "mp4", "name": "../../escape.mp4"})

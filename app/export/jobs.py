@@ -40,6 +40,8 @@ OPTION_KEYS = ("size", "fps", "start", "end", "format", "captions", "name", "cam
 MAX_BROWSER_SIZE = (3840, 2160)
 MAX_NAME = 80
 CANCEL_GRACE_S = 10.0
+DEFAULT_LIMIT_BYTES = 2 * 2**30  # the export folder's size limit unless serve says otherwise
+MAX_WAITING = 64  # queued jobs at most (each page's are limited per second too)
 _MOMENT_RE = re.compile(r"^(\d{4}-\d{2}(-\d{2})?|\d+(\.\d+)?)$")
 _CAMERA_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +55,7 @@ class _Job:
     progress_file: Path
     log_file: Path
     state: str = "queued"  # queued | running | done | error | cancelled
+    owner: str | None = None  # the page that asked for it (only it may cancel)
     proc: subprocess.Popen | None = None
     error: str | None = None
     cancel_requested: bool = False
@@ -138,16 +141,36 @@ def _number(value: Any, key: str, lo: float, hi: float) -> float:
     return x
 
 
-class ExportJobs:
-    """Runs exports one after another (``max_running`` at a time) into ``out_dir``."""
+def parse_size(text: str) -> int:
+    """``500M``, ``2G``, ``1.5G``, ``750000K`` or plain bytes -> bytes (ValueError if not)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise ValueError(f"expected a size such as 500M or 2G, got {text!r}")
+    scale = 1024 ** " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * scale)
 
-    def __init__(self, out_dir: Path | str, python: str | None = None, max_running: int = 1):
+
+def human_bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+class ExportJobs:
+    """Runs exports into ``out_dir``, ``max_running`` at a time (default: one per core), the
+    rest waiting in order; refuses new ones once the folder holds ``max_bytes``."""
+
+    def __init__(self, out_dir: Path | str, python: str | None = None,
+                 max_running: int | None = None, max_bytes: int | None = DEFAULT_LIMIT_BYTES):
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir = self.out_dir / ".jobs"
         self.state_dir.mkdir(exist_ok=True)
         self.python = python or sys.executable
-        self.max_running = max_running
+        self.max_running = max(1, max_running or os.cpu_count() or 1)
+        self.max_bytes = max_bytes  # None: no limit
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.RLock()
         self._sweep_stale_parts()
@@ -155,12 +178,15 @@ class ExportJobs:
         atexit.register(lambda: (j := ref()) is not None and j.close())
 
     # -- the API the viewer calls --------------------------------------------------------------
-    def start(self, scene_path: Path | str, options: dict[str, Any]) -> str:
-        """Queue an export; returns its job id. UserError for bad options."""
+    def start(self, scene_path: Path | str, options: dict[str, Any],
+              owner: str | None = None) -> str:
+        """Queue an export; returns its job id. UserError for bad options, a full folder or
+        too long a queue. ``owner``: who may cancel it (None: anyone)."""
         opts = normalise_options(options)
         scene = Path(scene_path).resolve()
         if not scene.is_file():
             raise UserError(f"scene {scene_path} not found")
+        self.check_room()
         default = f"{scene.stem}-{opts.get('start', 'start')}-{opts.get('end', 'end')}"
         job_id = secrets.token_hex(6)
         with self._lock:
@@ -178,14 +204,53 @@ class ExportJobs:
                 argv.append(f"--duration={opts['duration']:g}")
             if "quality" in opts:
                 argv.append(f"--quality={opts['quality']}")
+            if sum(j.state == "queued" for j in self._jobs.values()) >= MAX_WAITING:
+                raise UserError(f"{MAX_WAITING} exports are already waiting; try again later")
             job = _Job(job_id, path, argv, self.state_dir / f"{job_id}.json",
-                       self.state_dir / f"{job_id}.log")
+                       self.state_dir / f"{job_id}.log", owner=owner)
             self._jobs[job_id] = job
             self._pump()
         return job_id
 
+    def used_bytes(self) -> int:
+        """What the export folder holds now (clips, partial files, job logs)."""
+        total = 0
+        for folder in (self.out_dir, self.state_dir):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+        return total
+
+    def check_room(self) -> None:
+        """UserError when the export folder has reached its size limit."""
+        if self.max_bytes is None:
+            return
+        used = self.used_bytes()
+        if used >= self.max_bytes:
+            raise UserError(
+                f"the export folder is full: {human_bytes(used)} used of its "
+                f"{human_bytes(self.max_bytes)} limit ({self.out_dir}). Remove clips from it, "
+                "or start serve with a larger --export-limit")
+
+    def position(self, job_id: str) -> int | None:
+        """A queued job's place in the queue (1: next to start), else None."""
+        with self._lock:
+            waiting = [j.id for j in self._jobs.values() if j.state == "queued"]
+        return waiting.index(job_id) + 1 if job_id in waiting else None
+
+    def owner(self, job_id: str) -> str | None:
+        return self._job(job_id).owner
+
     def status(self, job_id: str) -> dict[str, Any]:
-        """``{"id", "state", "progress" 0..1, "eta_s", "done", "error", "filename"}``."""
+        """``{"id", "state", "position", "progress" 0..1, "eta_s", "done", "error",
+        "filename"}``; ``position``: place in the queue while queued (1: next)."""
         with self._lock:
             job = self._job(job_id)
             self._pump()
@@ -196,7 +261,8 @@ class ExportJobs:
                 progress, eta = 1.0, 0.0
             elif job.state in ("queued", "cancelled", "error"):
                 eta = None
-            return {"id": job.id, "state": job.state, "progress": progress, "eta_s": eta,
+            return {"id": job.id, "state": job.state, "position": self.position(job.id),
+                    "progress": progress, "eta_s": eta,
                     "fps": doc.get("fps"), "done": job.state == "done", "error": job.error,
                     "filename": job.path.name}
 
@@ -293,9 +359,16 @@ class ExportJobs:
         threading.Thread(target=self._watch, args=(job,), name=f"export-{job.id}",
                          daemon=True).start()
 
+    def running(self) -> int:
+        """How many export processes run now."""
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if j.state == "running")
+
     def _watch(self, job: _Job) -> None:
         assert job.proc is not None
         rc = job.proc.wait()
+        if rc != 0:  # killed or failed: its partial file, if it left one, goes too
+            remove_quietly(job.path.with_name(f".{job.path.name}{PART_MARK}{job.proc.pid}"))
         with self._lock:
             doc = _read_json(job.progress_file)
             if job.cancel_requested:
@@ -310,7 +383,8 @@ class ExportJobs:
             self._pump()
 
     def _sweep_stale_parts(self) -> None:
-        """Remove ``.NAME.part-PID`` left by an export whose process no longer exists."""
+        """Remove ``.NAME.part-PID`` left by an export whose process no longer exists (a
+        server or export that was killed): done when the server starts."""
         for p in self.out_dir.glob(f".*{PART_MARK}*"):
             pid = p.name.rsplit(PART_MARK, 1)[-1]
             if pid.isdigit() and not _alive(int(pid)):

@@ -3,6 +3,11 @@
 The page stays responsive (nothing renders in the server's process); files land only in the
 export folder, under names ``ExportJobs`` makes safe; the download route serves only the files
 of finished jobs, by plain name.
+
+Every page shares one server: all pages' jobs are in ``ex_jobs`` (one render process per core,
+the rest waiting in order, each with its place in the queue); each page follows its own job
+(``ex_mine``, a key the page keeps for itself, set from what ``ex_start`` returns), and only
+the page that started a job may cancel it.
 """
 
 from __future__ import annotations
@@ -20,15 +25,19 @@ if TYPE_CHECKING:
 
 ROUTE = "/exports"
 POLL_S = 0.5
+KEEP_ENDED = 40  # finished jobs listed (with their links) besides the running and waiting
 FORMATS = ("mp4", "webm", "gif")
 SIZES = ("640x360", "1280x720", "1920x1080")
 
 
 class ExportLogic:
     def __init__(self, app: ViewerApp, out_dir: Path | str):
+        from app.export.jobs import ExportJobs
+
         self.app = app
         self.out_dir = Path(out_dir).resolve()
-        self._jobs: Any = None
+        # made now, as the server starts: it sweeps the partial files of killed exports
+        self.jobs = ExportJobs(self.out_dir)
         self._poll: asyncio.Task | None = None
         self._files: set[str] = set()  # names of finished clips: the only ones served
         s = app.state
@@ -40,17 +49,11 @@ class ExportLogic:
         s.setdefault(K.TO, "")
         s.setdefault(K.FORMAT, "mp4")
         s.setdefault(K.JOB, None)
+        s.setdefault(K.JOBS, [])
+        s.setdefault(K.MINE, None)
         app.ctrl.trigger("ex_start")(self.start)
         app.ctrl.trigger("ex_cancel")(self.cancel)
         app.ctrl.on_server_bind.add(self._bind)
-
-    @property
-    def jobs(self) -> Any:
-        if self._jobs is None:
-            from app.export.jobs import ExportJobs
-
-            self._jobs = ExportJobs(self.out_dir)
-        return self._jobs
 
     # -- options -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -83,40 +86,56 @@ class ExportLogic:
         return opts
 
     # -- jobs --------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self) -> dict[str, Any]:
+        """Queue a clip of what the asking page shows: ``{"id"}``, or ``{"error"}`` for that
+        page alone (bad options, a full export folder, a queue too long)."""
+        from app.web.guard import current_page
+
         try:
             opts = self.options()
-            job_id = self.jobs.start(self.app.engine.path, opts)
+            job_id = self.jobs.start(self.app.engine.path, opts, owner=current_page())
         except UserError as exc:
-            self.app.state[K.JOB] = {"state": "error", "error": str(exc), "progress": 0}
-            return
-        self._show(job_id)
+            return {"error": str(exc)}
+        self.refresh()
         if self._poll is None or self._poll.done():
-            self._poll = asyncio.ensure_future(self._follow(job_id))
+            self._poll = asyncio.ensure_future(self._follow())
+        return {"id": job_id}
 
-    def cancel(self) -> None:
-        job = self.app.state[K.JOB] or {}
-        if job.get("id") and self._jobs is not None:
-            try:
-                self._jobs.cancel(job["id"])
-            except KeyError:
-                pass
-            self._show(job["id"])
+    def cancel(self, job_id: Any = None) -> dict[str, Any]:
+        """Stop a job this page started (another page's: refused)."""
+        from app.web.guard import current_page
 
-    def _show(self, job_id: str) -> dict[str, Any]:
-        st = self.jobs.status(job_id)
-        if st.get("done"):
-            self._files.add(st["filename"])
-            st["url"] = f"{ROUTE}/{st['filename']}"
-        self.app.state[K.JOB] = st
-        return st
+        try:
+            owner = self.jobs.owner(str(job_id))
+        except KeyError:
+            return {"error": "no such export"}
+        if owner is not None and owner != current_page():
+            return {"error": "only the page that started an export can cancel it"}
+        self.jobs.cancel(str(job_id))
+        self.refresh()
+        return {"id": job_id}
 
-    async def _follow(self, job_id: str) -> None:
+    def refresh(self) -> list[dict[str, Any]]:
+        """Every page's jobs to the pages: running and waiting ones (with their place in the
+        queue), and the latest finished ones with their download links."""
+        listed = []
+        for st in self.jobs.list():
+            if st.get("done"):
+                self._files.add(st["filename"])
+                st["url"] = f"{ROUTE}/{st['filename']}"
+            listed.append(st)
+        active = [j for j in listed if j["state"] in ("queued", "running")]
+        ended = [j for j in listed if j["state"] not in ("queued", "running")]
+        shown = active + ended[-KEEP_ENDED:]
+        self.app.state[K.JOBS] = shown
+        return shown
+
+    async def _follow(self) -> None:
         while True:
             await asyncio.sleep(POLL_S)
             with self.app.state:
-                st = self._show(job_id)
-            if st["state"] in ("done", "error", "cancelled"):
+                shown = self.refresh()
+            if not any(j["state"] in ("queued", "running") for j in shown):
                 return
 
     # -- download route ---------------------------------------------------------------------

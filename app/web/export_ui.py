@@ -1,4 +1,5 @@
-"""Export dialog (thin): size, fps, range, format; progress; a download link when done."""
+"""Export dialog (thin): size, fps, range, format; this page's job (its place in the shared
+queue, progress, a download link when done) and the queue's length."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ RANGES = [{"title": "Whole animation", "value": "whole"},
 
 
 def build() -> None:
-    job = K.JOB
+    mine = f"{K.JOBS}.filter(j => {K.MINE} && j.id === {K.MINE}.id)"
+    busy = f"{mine}.some(j => ['queued', 'running'].includes(j.state))"
+    running = f"{K.JOBS}.filter(j => j.state === 'running').length"
+    waiting = f"{K.JOBS}.filter(j => j.state === 'queued').length"
     with v3.VDialog(v_model=(K.DIALOG,), max_width=560, id="export-dialog"):
         with v3.VCard(title="Export a clip"):
             with v3.VCardText():
@@ -41,25 +45,33 @@ def build() -> None:
                     with v3.VCol(cols=6):
                         v3.VTextField(v_model=(K.TO,), label="To", density="compact",
                                       id="ex-to")
-                with html.Div(v_if=job, classes="mt-2", id="ex-status"):
-                    v3.VProgressLinear(model_value=(f"100 * ({job}.progress || 0)",),
-                                       height=8, rounded=True,
-                                       color=(f"{job}.state === 'error' ? 'error' : 'primary'",),
-                                       v_if=f"{job}.state !== 'error'")
-                    html.Div(f"{{{{ {job}.state === 'running' ? Math.round(100 * {job}.progress)"
-                             f" + '%' + ({job}.eta_s != null ? ', about ' + Math.ceil("
-                             f"{job}.eta_s) + ' s left' : '') : {job}.state }}}}",
+                # this page's own job (all pages share the queue and see its length)
+                with html.Div(v_for=f"job in {mine}", key=("job.id",), classes="mt-2",
+                              id="ex-status"):
+                    v3.VProgressLinear(model_value=("100 * (job.progress || 0)",),
+                                       height=8, rounded=True, color="primary",
+                                       v_if="job.state !== 'error'")
+                    html.Div("{{ job.state === 'running' ? Math.round(100 * job.progress) + '%'"
+                             " + (job.eta_s != null ? ', about ' + Math.ceil(job.eta_s)"
+                             " + ' s left' : '') : job.state === 'queued' ? 'Waiting: number '"
+                             " + job.position + ' in the queue' : job.state }}",
                              classes="text-body-2 mt-1", id="ex-progress")
-                    v3.VAlert(f"{{{{ {job}.error }}}}", v_if=f"{job}.state === 'error'",
+                    v3.VAlert("{{ job.error }}", v_if="job.state === 'error'",
                               type="error", density="compact", id="ex-error")
-                    html.A(f"Download {{{{ {job}.filename }}}}", v_if=f"{job}.url",
-                           href=(f"{job}.url",), download=(f"{job}.filename",),
+                    html.A("Download {{ job.filename }}", v_if="job.url",
+                           href=("job.url",), download=("job.filename",),
                            id="ex-download", classes="text-body-1")
+                v3.VAlert(f"{{{{ {K.MINE}.error }}}}", v_if=f"{K.MINE} && {K.MINE}.error",
+                          type="error", density="compact", classes="mt-2", id="ex-refused")
+                html.Div(f"{{{{ {running} }}}} rendering, {{{{ {waiting} }}}} waiting "
+                         "(one clip per processor core at a time)",
+                         v_if=f"{running} + {waiting} > 0", classes="text-caption mt-1",
+                         id="ex-queue")
             with v3.VCardActions():
                 v3.VBtn("Export", color="primary", variant="flat", prepend_icon="mdi-movie",
-                        click=f"trigger('{T.EX_START}')", id="ex-start",
-                        disabled=(f"{job} && ['queued', 'running'].includes({job}.state)",))
-                v3.VBtn("Cancel export", click=f"trigger('{T.EX_CANCEL}')", id="ex-cancel",
-                        v_if=f"{job} && ['queued', 'running'].includes({job}.state)")
+                        click=f"trigger('{T.EX_START}').then(r => {K.MINE} = r)",
+                        id="ex-start", disabled=(busy,))
+                v3.VBtn("Cancel export", click=f"trigger('{T.EX_CANCEL}', [{K.MINE}.id])",
+                        id="ex-cancel", v_if=busy)
                 v3.VSpacer()
                 v3.VBtn("Close", click=f"{K.DIALOG} = false")

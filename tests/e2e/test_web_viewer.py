@@ -152,9 +152,12 @@ def test_export_dialog_renders_a_clip_to_download(page, served):
                        ("ex_range", "dates"), ("ex_from", "2013-08"), ("ex_to", "2013-10")):
         set_state(page, key, value)
     page.locator("#ex-start").click()
-    wait_state(page, "ex_job", "v && ['done', 'error', 'cancelled'].includes(v.state)",
+    wait_state(page, "ex_mine", "v && v.id")  # this page's job, in everyone's list
+    mine = "window.trame.state.get('ex_jobs').find(j => j.id === v.id)"
+    wait_state(page, "ex_mine", f"['done', 'error', 'cancelled'].includes({mine}.state)",
                timeout=150_000)
-    job = state(page, "ex_job")
+    job = page.evaluate(f"() => {{ const v = window.trame.state.get('ex_mine'); "
+                        f"return {mine}; }}")
     assert job["state"] == "done", job
     link = page.locator("#ex-download")
     assert link.is_visible()

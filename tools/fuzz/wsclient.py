@@ -168,3 +168,29 @@ class _Connect:
     async def __aexit__(self, *exc: Any) -> None:
         if self.client is not None:
             await self.client.close()
+
+
+class LoopThread:
+    """An event loop in its own thread, for driving clients from synchronous code (such as
+    a test that also drives Playwright's synchronous API, which owns the main thread's loop).
+
+        bg = LoopThread()
+        client = bg.run(WslinkClient.connect(url).open())
+        bg.run(client.trigger("tl_toggle"))
+        bg.close()
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Any, timeout: float | None = 120.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
