@@ -2,7 +2,7 @@
 
 Layout of the bytes (``Bundle.to_bytes``)::
 
-    b"PSB1" | uint32 LE header length | header (UTF-8 JSON) | zero padding to 4 | arrays
+    b"PSB1" | uint32 LE header length | header (UTF-8 JSON, space-padded to 8) | arrays
 
 The header says everything small (tree, colours, cameras, timeline, record, legend, routes);
 every big array is a reference ``{"o": byte offset into arrays, "n": count, "t": dtype}``.
@@ -56,10 +56,11 @@ OVERLAY_LIGHTS = [{"type": "HeadLight", "position": [0.0, 0.0, 1.0], "focal": [0
 
 
 class _Arrays:
-    """Concatenated, 4-byte aligned typed arrays; ``add`` returns the header's reference."""
+    """Concatenated, 8-byte aligned typed arrays; ``add`` returns the header's reference."""
 
     TYPES = {np.dtype(np.uint8): "u8", np.dtype(np.int8): "i8", np.dtype(np.uint16): "u16",
-             np.dtype(np.uint32): "u32", np.dtype(np.float32): "f32"}
+             np.dtype(np.uint32): "u32", np.dtype(np.float32): "f32",
+             np.dtype(np.float64): "f64"}
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -69,7 +70,7 @@ class _Arrays:
         a = np.ascontiguousarray(a)
         ref = {"o": self.size, "n": int(a.size), "t": self.TYPES[a.dtype]}
         data = a.tobytes()
-        pad = (-len(data)) % 4
+        pad = (-len(data)) % 8
         self.parts.append(data + b"\0" * pad)
         self.size += len(data) + pad
         return ref
@@ -88,7 +89,7 @@ class Bundle:
 
     def to_bytes(self) -> bytes:
         head = json.dumps(self.header, separators=(",", ":"), allow_nan=False).encode()
-        head += b" " * ((-len(head)) % 4)
+        head += b" " * ((-len(head) - 8) % 8)  # arrays start 8-aligned
         return MAGIC + struct.pack("<I", len(head)) + head + self.arrays
 
     def array(self, ref: dict[str, Any]) -> np.ndarray:
@@ -260,11 +261,13 @@ def _timeline(spread: Any, layer: Any, arrays: _Arrays) -> dict[str, Any]:
             "id": route.id, "label": route.label, "style": route.style,
             "knotDays": list(route.knot_days), "knotS": list(route.knot_s),
             "easing": route.easing, "length": route.length,
-            "path": arrays.add(np.asarray(route.path, np.float32).ravel()),
-            "s": arrays.add(np.asarray(route.s, np.float32).ravel())}
+            # float64: the front's direction changes at vertices, so it must find the same
+            # segment as Python does
+            "path": arrays.add(np.asarray(route.path, np.float64).ravel()),
+            "s": arrays.add(np.asarray(route.s, np.float64).ravel())}
         if head is not None:
-            entry["headS"] = arrays.add(np.asarray(head.s, np.float32))
-            entry["headPoints"] = arrays.add(np.asarray(head.points, np.float32).ravel())
+            entry["headS"] = arrays.add(np.asarray(head.s, np.float64))
+            entry["headPoints"] = arrays.add(np.asarray(head.points, np.float64).ravel())
         routes.append(entry)
     masses = [{"id": m.id, "label": m.label, "center": list(map(float, m.center)),
                "knotDays": list(m.knot_days), "knotRadius": list(m.knot_radius)}

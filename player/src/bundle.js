@@ -1,10 +1,11 @@
-/* Reading a bundle (app/player/bundle.py): b"PSB1" | uint32 header length | JSON | arrays.
+/* Reading a bundle (app/player/bundle.py): b"PSB1" | uint32 header length | JSON | arrays
+ * (8-byte aligned).
  * The page holds it gzip-compressed (inline as base64, or as a file of a static site) and
  * inflates it with the browser's own DecompressionStream: no library, no network.
  */
 
 const TYPES = { u8: Uint8Array, i8: Int8Array, u16: Uint16Array, u32: Uint32Array,
-  f32: Float32Array };
+  f32: Float32Array, f64: Float64Array };
 
 /** base64 text -> bytes. */
 export function fromBase64(text) {

@@ -143,6 +143,11 @@ export function createPlayer(container, bundle, options = {}) {
   const listeners = {};
   const emit = (name, ...args) => (listeners[name] || []).forEach((cb) => cb(...args));
 
+  const probe = document.createElement("canvas").getContext("webgl2");
+  if (!probe) throw new Error("this browser offers no WebGL 2, which the 3D view needs");
+  const lose = probe.getExtension("WEBGL_lose_context");
+  if (lose) lose.loseContext();
+
   // -- DOM ---------------------------------------------------------------------------------
   container.classList.add("psp-root");
   const canvasBox = document.createElement("div");
@@ -155,6 +160,22 @@ export function createPlayer(container, bundle, options = {}) {
   // -- vtk.js scene ------------------------------------------------------------------------
   const renderWindow = vtkRenderWindow.newInstance();
   const glWindow = vtkOpenGLRenderWindow.newInstance();
+  // Translucent surfaces blend in actor order with depth writes off, as VTK does without
+  // depth peeling (what the still renderer uses): vtk.js takes that path when the context
+  // has no float colour buffers, so hide them. It is also cheaper than vtk.js's
+  // order-independent pass (a float framebuffer, extra shaders): a faster first frame.
+  const make3D = glWindow.get3DContext;
+  glWindow.get3DContext = (opts) => {
+    const gl = make3D(opts);
+    if (!gl) return gl;
+    const hidden = /^EXT_color_buffer(_half)?_float$/;
+    return new Proxy(gl, {
+      get(target, key) {
+        if (key === "getExtension") return (name) => (hidden.test(name) ? null : target.getExtension(name));
+        return Reflect.get(target, key);
+      },
+    });
+  };
   renderWindow.addView(glWindow);
   glWindow.setContainer(canvasBox);
   const base = vtkRenderer.newInstance();

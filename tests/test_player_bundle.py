@@ -1,0 +1,168 @@
+"""The player's bundle and the offline exports, without a browser (tests/e2e/test_player.py
+has the browser side)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.case import load_scene
+from app.errors import UserError
+from app.model.loader import resolve_scene_path
+from app.player.bundle import build_bundle, read_bundle
+from app.player.export import export_html, export_site, wants_player
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_HTML_BYTES = 6_000_000  # the case with the built-in anatomy, as one file
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return load_scene(resolve_scene_path(None))
+
+
+@pytest.fixture(scope="module")
+def bundle(scene):
+    return build_bundle(scene, size=(960, 540))
+
+
+def test_bundle_round_trips_and_holds_every_drawable(scene, bundle):
+    back = read_bundle(bundle.to_bytes())
+    assert back.header == bundle.header
+    ids = {a["id"] for a in back.header["actors"] if a["kind"] == "node"}
+    assert ids == {n.id for n in scene.drawable()}
+    for a in back.header["actors"]:
+        g = back.header["geoms"][a["geom"]]
+        q = back.array(g["points"])
+        tris = back.array(g["tris"])
+        assert len(q) % 3 == 0 and len(tris) % 3 == 0 and len(tris) > 0
+        assert tris.max() < len(q) // 3
+
+
+def test_quantised_positions_are_within_the_stated_error(scene, bundle):
+    stated = bundle.header["quantisation"]["max_error_mm"]
+    assert 0 < stated < 0.01  # uint16 in each surface's own box: micrometres
+    for a in bundle.header["actors"]:
+        if a["kind"] != "node":
+            continue
+        g = bundle.header["geoms"][a["geom"]]
+        q = bundle.array(g["points"]).reshape(-1, 3).astype(np.float64)
+        back = np.asarray(g["min"]) + q * np.asarray(g["step"])
+        exact = np.asarray(scene.mesh(a["id"]).points, np.float64)
+        if len(exact) == len(back):  # same vertices (no triangulation split)
+            assert np.abs(back - exact).max() <= stated + 1e-9, a["id"]
+
+
+def test_arrival_times_are_the_renderers(scene, bundle):
+    """The browser colours nerves by the same arrival field ``SpreadLayer`` builds."""
+    spread = scene.spread
+    coloured = [a for a in bundle.header["actors"] if a["kind"] == "node" and "arrival" in a]
+    assert {a["id"] for a in coloured} == set(spread.involved_nodes())
+    for a in coloured[:5]:
+        u = np.asarray(scene.mesh(a["id"]).point_data["u"])
+        want = spread.arrival_for_u(a["id"], u)
+        want = np.where(np.isfinite(want), want, 1e9)
+        got = bundle.array(a["arrival"])
+        assert np.allclose(got, want, rtol=1e-6, atol=1e-4), a["id"]
+
+
+def test_timeline_record_legend_and_cameras_come_from_the_model(scene, bundle):
+    h = bundle.header
+    tl = h["timeline"]
+    spread = scene.spread
+    assert [s["id"] for s in tl["stages"]] == [s.id for s in spread.stages]
+    for s, st in zip(tl["stages"], spread.stages, strict=True):
+        assert s["time"] == pytest.approx(spread.keyframes.time_of_day(st.start_day))
+    assert [(e["style"], e["text"]) for e in h["legend"]] == [
+        (e.style, e.text) for e in spread.legend]
+    values = tl["record"]["values"]
+    assert [v["value"] for v in values] == [v.value for v in spread.record.values]
+    assert all(v["text"] == spread.record.text(v["value"]) for v in values)
+    assert [c["name"] for c in h["cameras"]] == list(scene.cameras)
+    axial = next(c for c in h["cameras"] if c["name"] == "axial_s1")
+    assert "l5" in axial["hide"]
+
+
+def test_offline_html_is_one_file_under_the_size_limit(scene, tmp_path):
+    out = tmp_path / "case.html"
+    result = export_html(scene, out, size=(1280, 720))
+    text = out.read_text(encoding="utf-8")
+    assert result.bytes == out.stat().st_size <= MAX_HTML_BYTES
+    # nothing that could reach out: no src/href to anything, a CSP that allows no fetch
+    assert "default-src 'none'" in text
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", text)
+    assert "http://" not in text.split("<script>")[0]
+    m = re.search(r'<script id="ps-bundle" type="application/octet-stream">\s*(.*?)\s*</script>',
+                  text, re.S)
+    assert m, "the bundle is inline"
+    raw = gzip.decompress(base64.b64decode("".join(m.group(1).split())))
+    assert read_bundle(raw).header["name"] == scene.name
+    assert [p.name for p in tmp_path.iterdir()] == ["case.html"]  # no temp left
+
+
+def test_site_has_hashed_compressed_assets(scene, tmp_path):
+    out = tmp_path / "site"
+    result = export_site(scene, out)
+    names = sorted(p.name for p in out.iterdir())
+    assert "index.html" in names
+    index = (out / "index.html").read_text()
+    for pattern in (r"case\.[0-9a-f]{12}\.bin\.gz", r"player\.[0-9a-f]{12}\.js",
+                    r"player\.[0-9a-f]{12}\.css"):
+        name = next(n for n in names if re.fullmatch(pattern, n))
+        assert name in index
+        data = (out / name).read_bytes()
+        assert name.split(".")[1] == hashlib.sha256(data).hexdigest()[:12]
+    for n in names:
+        if n.endswith((".js", ".css")):
+            assert gzip.decompress((out / f"{n}.gz").read_bytes()) == (out / n).read_bytes()
+    assert result.bytes == sum((out / n).stat().st_size for n in names)
+    # the same case again: the same names (a cache keeps them), index.html rewritten
+    export_site(scene, out)
+    assert sorted(p.name for p in out.iterdir()) == names
+
+
+def test_output_shapes():
+    assert wants_player("case.html") and wants_player("site/")
+    assert wants_player("existing", html_flag=True)
+    assert not wants_player("frames") and not wants_player("clip.mp4")
+
+
+def test_bad_targets_are_clear_errors(scene, tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        export_html(scene, tmp_path / "missing" / "case.html")
+    (tmp_path / "dir.html").mkdir()
+    with pytest.raises(UserError, match="is a folder"):
+        export_html(scene, tmp_path / "dir.html")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="not a folder"):
+        export_site(scene, tmp_path / "file")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_cli_writes_a_page_and_refuses_bad_input(tmp_path):
+    out = tmp_path / "case.html"
+    r = _cli("export", str(out), "--camera", "posterior", "--size", "800x600")
+    assert r.returncode == 0, r.stderr
+    assert out.exists() and "wrote" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("export", str(tmp_path / "nowhere" / "x.html"))
+    assert r.returncode != 0 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("export", str(tmp_path / "y.html"), "--camera", "nope")
+    assert r.returncode != 0 and "unknown camera 'nope'" in r.stderr
+    assert not (tmp_path / "y.html").exists()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    r = _cli("export", "-o", str(plain), "--html")
+    assert r.returncode == 0, r.stderr
+    assert (plain / "index.html").exists()
