@@ -140,13 +140,23 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(text: str) -> int:
+    from app.export.jobs import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.web.server import serve
 
     if (args.presenter_key or args.relay) and not args.lecture:
         raise UserError("serve: --presenter-key and --relay go with --lecture")
     return serve(args.scene, host=args.host, port=args.port, open_browser=False,
-                 lecture=args.lecture, presenter_key=args.presenter_key, relay=args.relay)
+                 lecture=args.lecture, presenter_key=args.presenter_key, relay=args.relay,
+                 export_limit=args.export_limit)
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
@@ -200,7 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the scene in 3D in the browser")
     s.add_argument("scene", nargs="?", help=scene_help)
     s.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1, this machine only; any other "
+                        "lets every page that reaches it drive the shared view)")
+    s.add_argument("--export-limit", type=_size, default=None, metavar="SIZE",
+                   help="most the export folder may hold, e.g. 500M or 10G (default 2G); "
+                        "browser exports are refused once it is full")
     s.add_argument("--lecture", action="store_true",
                    help="lecture mode: only the presenter's page drives; followers at /follow")
     s.add_argument("--presenter-key", default=None, metavar="KEY",

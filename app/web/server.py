@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
@@ -18,6 +19,23 @@ def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach ``host`` (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may well resolve to a network address
+        return False
+
+
+OPEN_WARNING = (
+    "Warning: serving on {host}, not only on this machine: every page that can reach this "
+    "address can drive the view that all pages share (time, scenario, camera, structures, "
+    "exports). To keep that to one page, serve a lecture with --lecture: then only the "
+    "page holding the presenter's key can.")
 
 
 def url_for(host: str, port: int) -> str:
@@ -57,11 +75,13 @@ class _NoDisconnects(logging.Filter):
 
 
 def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
-                name: str = "pelvic-spread", build_later: bool = False) -> tuple[Any, Any]:
+                name: str = "pelvic-spread", build_later: bool = False,
+                export_limit: int | None = None) -> tuple[Any, Any]:
     """A trame server with the viewer on it (not started): ``(server, app)``.
 
     Raises SceneError for a bad scene before anything is served. ``build_later``: the 3D
-    scene is built once the server listens (see ``ViewerApp``).
+    scene is built once the server listens (see ``ViewerApp``). ``export_limit``: bytes the
+    export folder may hold (default ``jobs.DEFAULT_LIMIT_BYTES``).
     """
     path = resolve_scene_path(scene_arg)
     scene = load_scene(path)  # fail early, with FILE:LINE messages
@@ -71,12 +91,15 @@ def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
 
     server = get_server(name, client_type="vue3")
     app = ViewerApp(server, scene, export_dir=export_dir, build_later=build_later)
+    if export_limit is not None:
+        app.export.jobs.max_bytes = export_limit
     return server, app
 
 
 def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
           open_browser: bool = False, lecture: bool = False,
-          presenter_key: str | None = None, relay: str | None = None) -> int:
+          presenter_key: str | None = None, relay: str | None = None,
+          export_limit: int | None = None) -> int:
     """Serve the viewer until interrupted; prints the address once it is listening.
 
     ``lecture``: only the page holding the presenter's key drives; followers watch at
@@ -85,8 +108,10 @@ def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
         from app.lecture.relay import check_url
 
         check_url(relay)  # before anything is built
+    if not is_loopback(host) and not lecture:
+        print(OPEN_WARNING.format(host=host), file=sys.stderr, flush=True)
     server, app = make_server(scene_arg, os.environ.get("PELVIC_SPREAD_EXPORTS"),
-                              build_later=True)
+                              build_later=True, export_limit=export_limit)
     if port == 0:
         port = free_port(host)
     hub = None
