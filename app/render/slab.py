@@ -281,9 +281,14 @@ class SlabLayer:
                     overlay.AddActor(actor)
                     self.mass_caps[key] = actor
                 m = self._disc_matrix(ms, face)
-                actor.SetVisibility(m is not None)
-                if m is not None:
-                    actor.SetUserMatrix(_vtk_matrix(m))
+                # shown while there is a slab, shrunk to nothing where the mass is not cut:
+                # a browser keeps every actor it was sent, and moves it by its matrix
+                actor.SetVisibility(self.slab is not None)
+                if m is None:
+                    m = np.zeros((4, 4))
+                    m[:3, 3] = ms.center
+                    m[3, 3] = 1.0
+                actor.SetUserMatrix(_vtk_matrix(m))
 
     def _disc_matrix(self, ms: Any, face: str) -> np.ndarray | None:
         if self.slab is None or not ms.visible:

@@ -23,6 +23,7 @@ from app.web.guard import StateGuard
 from app.web.keys import LOCAL_REF, Spread, Timeline, Trigger, View
 from app.web.keys import App as K
 from app.web.share_logic import ShareLogic
+from app.web.slab_logic import SlabLogic
 from app.web.structure_logic import StructureLogic
 from app.web.timeline_logic import TimelineLogic
 
@@ -87,6 +88,7 @@ class ViewerApp:
         self.camera = CameraLogic(self)
         self.share = ShareLogic(self)
         self.export = ExportLogic(self, export_dir or Path.cwd() / "exports")
+        self.slab = SlabLogic(self)
         self.guard = StateGuard(self).install()  # checks what pages send (rules.py)
         self.state.change(K.SCENARIO)(self._on_scenario)
         self.state.change(View.MODE)(self._on_mode)
@@ -227,6 +229,7 @@ class ViewerApp:
         self.structure.reset_for_scene()
         self.camera.reset_for_scene()
         self.timeline.reset_for_scene(keep_date)
+        self.slab.reset_for_scene()
 
     def switch_scenario(self, name: str) -> bool:
         """Show scenario ``name`` (a scene in ``scenes/``); False if there is none such."""

@@ -46,6 +46,28 @@ class Spread:
     MASS: Final = "sp_m"  # + i
 
 
+class Slab:
+    """The slab through the scene and the schematic MR panel beside the 3D view
+    (``slab_logic``; a browser rendering by itself clips its own surfaces with ``PLANES``)."""
+
+    ON: Final = "sl_on"  # a slab is shown
+    ORIENT: Final = "sl_orient"  # axial | coronal | sagittal
+    POS: Final = "sl_pos"  # mm along the slab's axis (the slider)
+    THICK: Final = "sl_thick"  # mm
+    MIN: Final = "sl_min"  # the slider's range for the orientation (mm)
+    MAX: Final = "sl_max"
+    SPEC: Final = "sl_spec"  # the slab as text (axial:S1,thickness=6), "" when off
+    LABEL: Final = "sl_label"  # "axial S1 (z -1 mm, 6 mm thick)"
+    LABELS: Final = "sl_labels"  # labels on the panel's structures
+    PRESETS: Final = "sl_presets"  # [{id, label, slab}] buttons (the paper's figures)
+    FINDINGS: Final = "sl_findings"  # [{id, date, time, modality, slab, text, figure}]
+    FINDING: Final = "sl_finding"  # the finding the caption shows now, or None
+    PANEL: Final = "sl_panel"  # the MR panel as a data: URL (JPEG), "" when off
+    PLANES: Final = "sl_planes"  # [[x, y, z, nx, ny, nz] x 2] keeping the inside, or None
+    CLIP_IDS: Final = "sl_clip"  # vtk.js ids of the actors the planes clip (trame-vtk view)
+    MASS_CAPS: Final = "sl_mass"  # [[id, visible, row-major 3x4]]: discs capping cut masses
+
+
 class Timeline:
     TIME: Final = "tl_time"  # animation seconds (the one value playback changes)
     START: Final = "tl_start"
@@ -114,6 +136,9 @@ class Trigger:
     SH_APPLY_QUERY: Final = "sh_apply_query"
     SH_JSON: Final = "sh_json"
     SH_REFRESH: Final = "sh_refresh"
+    SL_FINDING: Final = "sl_finding_go"
+    SL_PRESET: Final = "sl_preset"
+    SL_STEP: Final = "sl_step"
     ST_EXPAND: Final = "st_expand"
     ST_ISOLATE: Final = "st_isolate"
     ST_RESET: Final = "st_reset"
@@ -133,7 +158,7 @@ def js_names() -> dict[str, dict[str, str]]:
     """Every name above, for the browser: ``static/viewer.js`` reads them from
     ``window.PS_NAMES`` (``PS_NAMES.Timeline.TIME``) and spells none by hand."""
     out: dict[str, dict[str, str]] = {}
-    for cls in (App, View, Spread, Timeline, Structure, Share, Export, Trigger):
+    for cls in (App, View, Spread, Slab, Timeline, Structure, Share, Export, Trigger):
         out[cls.__name__] = {k: v for k, v in vars(cls).items()
                              if k.isupper() and isinstance(v, str)}
     out["Refs"] = {"LOCAL": LOCAL_REF, "REMOTE": REMOTE_REF}

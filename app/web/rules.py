@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.web.keys import App, Export, Share, Spread, Structure, Timeline, View
+from app.web.keys import App, Export, Share, Slab, Spread, Structure, Timeline, View
 from app.web.keys import Trigger as T
 
 StateView = Mapping[str, Any]  # what a rule may read: the server's current state
@@ -187,6 +187,11 @@ WRITABLE: dict[str, Rule] = {
     Export.FROM: Text(32),
     Export.TO: Text(32),
     Export.FORMAT: Choice(("mp4", "webm", "gif")),
+    Slab.ON: Flag(),
+    Slab.ORIENT: Choice(("axial", "coronal", "sagittal")),
+    Slab.POS: Number(lambda s: s.get(Slab.MIN) or 0.0, lambda s: s.get(Slab.MAX) or 0.0),
+    Slab.THICK: Number(1, 40),
+    Slab.LABELS: Flag(),
 }
 
 # Only the server writes these: a page that sends one is put back to the server's value.
@@ -201,6 +206,8 @@ SERVER_ONLY: frozenset[str] = frozenset({
     Structure.OPACITY, Structure.COLOR, Structure.SPREAD_NODES, Structure.DEFAULTS,
     Share.QUERY,
     Export.SIZES, Export.FPSS, Export.FORMATS, Export.JOB, Export.JOBS,
+    Slab.MIN, Slab.MAX, Slab.SPEC, Slab.LABEL, Slab.PRESETS, Slab.FINDINGS, Slab.FINDING,
+    Slab.PANEL, Slab.PLANES, Slab.CLIP_IDS, Slab.MASS_CAPS,
 })
 SERVER_ONLY_PREFIXES: tuple[str, ...] = (Spread.HEAD, Spread.MASS)  # + i: per frame
 
@@ -275,6 +282,9 @@ TRIGGERS: dict[str, Args] = {
     T.SH_APPLY_JSON: Args((Text(200_000),)),
     T.SH_JSON: NONE,
     T.SH_REFRESH: NONE,
+    T.SL_FINDING: Args((Text(64, r"[a-z0-9_]+", "a finding id"),)),
+    T.SL_PRESET: Args((Text(64, r"[a-z0-9_]+", "a slab preset id"),)),
+    T.SL_STEP: Args((Number(-50, 50, whole=True),)),
     T.EX_START: NONE,
     T.EX_CANCEL: Args(optional=(Maybe(Text(32, r"[0-9a-f]+", "a job id")),)),
 }

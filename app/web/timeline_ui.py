@@ -51,6 +51,9 @@ def build() -> None:
             with html.Div(classes="ps-years"):
                 html.Div("{{ tk.label }}", v_for=f"tk in {K.TICKS}", key=("tk.label",),
                          classes="ps-year", style=(f"`left: ${{{x_of('tk.time')}}}%`",))
+            from app.web.slab_ui import finding_marks
+
+            finding_marks(x_of)  # MRI and PET findings: a click sets the date and the slab
         # PSA over the dates, with the current date and the clinical events
         with html.Div(v_if=f"{K.PSA}.length || {K.EVENTS}.length", classes="ps-psa",
                       id="psa-chart"):

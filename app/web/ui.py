@@ -14,7 +14,7 @@ from trame.widgets import client, html
 from trame.widgets import vtk as vtk_widgets
 from trame.widgets import vuetify3 as v3
 
-from app.web import export_ui, share_ui, structure_ui, timeline_ui
+from app.web import export_ui, share_ui, slab_ui, structure_ui, timeline_ui
 from app.web.keys import LOCAL_REF, REMOTE_REF, App, Share, Timeline, View
 from app.web.keys import Trigger as T
 
@@ -41,7 +41,7 @@ def enable_static(server) -> None:  # noqa: ANN001
     server.enable_module({
         "serve": {STATIC_NAME: str(STATIC), NAMES_NAME: str(names_dir)},
         "scripts": [f"{NAMES_NAME}/names.js", f"{STATIC_NAME}/camera.js",
-                    f"{STATIC_NAME}/viewer.js"],
+                    f"{STATIC_NAME}/viewer.js", f"{STATIC_NAME}/slab.js"],
         "styles": [f"{STATIC_NAME}/viewer.css"],
     })
 
@@ -68,6 +68,7 @@ def build_ui(app: ViewerApp) -> None:
                             app.engine.render_window, ref=REMOTE_REF, interactive_ratio=1,
                             interactive_quality=70, still_quality=95)
                     _overlays()
+                    slab_ui.build()
                 with html.Div(v_if=App.HAS_SPREAD):
                     timeline_ui.build()
         share_ui.build()
