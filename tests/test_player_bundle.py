@@ -166,3 +166,27 @@ def test_cli_writes_a_page_and_refuses_bad_input(tmp_path):
     r = _cli("export", "-o", str(plain), "--html")
     assert r.returncode == 0, r.stderr
     assert (plain / "index.html").exists()
+
+
+MAX_ATLAS_HTML_BYTES = 15_000_000  # the case on an imported BodyParts3D atlas, as one file
+
+
+def test_case_on_the_bodyparts3d_atlas_fits_one_file(tmp_path):
+    """Real bones (read from ../shared/anatomy, skipped where absent) stay under 15 MB at the
+    same quantisation (no decimation needed)."""
+    from app.atlas.cli import import_scene
+    from tests.conftest import require_anatomy
+
+    root = require_anatomy("bodyparts3d")
+    case = tmp_path / "bp3d.yaml"
+    import_scene(root, case)
+    atlas = load_scene(case)
+    out = tmp_path / "atlas.html"
+    result = export_html(atlas, out)
+    print(f"atlas case: {result.bytes / 1e6:.2f} MB, bundle {result.bundle_bytes / 1e6:.2f} MB "
+          f"({result.bundle_gz_bytes / 1e6:.2f} MB compressed), positions within "
+          f"{result.max_error_mm:.4f} mm")
+    assert out.stat().st_size <= MAX_ATLAS_HTML_BYTES
+    assert result.max_error_mm < 0.01
+    assert any(n.geometry is not None and n.geometry.file is not None
+               for n in atlas.nodes.values()), "the atlas's own meshes are in"

@@ -245,13 +245,23 @@ export function mountPage(root, bundle, query = "") {
       ticks.appendChild(k);
     });
     const events = el("div", "psp-events");
+    const lastInRow = [-Infinity, -Infinity];
     ((tl.record && tl.record.events) || []).forEach((e) => {
       const k = el("div", `psp-event psp-side-${e.side}`, e.short);
       k.style.left = pct(e.time);
       k.title = `${e.date}: ${e.label}`;
+      // close marks take turns between two rows, so their words do not overlap
+      const x = (e.time - tl.start) / span;
+      const row = x - lastInRow[0] < 0.08 && x - lastInRow[1] >= x - lastInRow[0] ? 1 : 0;
+      lastInRow[row] = x;
+      if (row) k.classList.add("psp-event-low");
       k.addEventListener("click", () => player.seek(e.time));
       events.appendChild(k);
     });
+    if (tl.record && tl.record.values.length) {
+      scrub.appendChild(el("div", "psp-chart-label",
+        `${tl.record.marker || "PSA"} (${tl.record.unit})`));
+    }
     scrub.append(chart, marks, range, ticks, events);
     foot.append(controls, scrub);
 
@@ -349,12 +359,6 @@ function buildChart(tl) {
       c.appendChild(t);
       svg.appendChild(c);
     });
-    const label = document.createElementNS(ns, "text");
-    label.setAttribute("x", "4");
-    label.setAttribute("y", "12");
-    label.setAttribute("class", "psp-chart-label");
-    label.textContent = `${tl.record.marker || "PSA"} (${tl.record.unit})`;
-    svg.appendChild(label);
   } else {
     svg.classList.add("psp-chart-empty");
   }

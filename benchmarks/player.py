@@ -1,0 +1,135 @@
+"""The offline player: time to the first 3D frame after opening the exported HTML file,
+side by side with the `serve` page's first frame, in one run.
+
+    .venv/bin/python benchmarks/player.py [SCENE] [--runs 3]
+
+Every measurement starts a fresh headless Chromium (/usr/bin/chromium), so no run profits from
+shaders an earlier one compiled (a real first visit has none either):
+
+- **offline HTML**: `pelvic-spread export case.html`, then from opening the file (navigation
+  start) to the player's first frame of the whole scene drawn (``window.pelvic.marks``);
+- **serve, page on a running server**: from opening the page to vtk.js's first frame with the
+  whole scene (viewer.js's ``firstFrame`` mark), the server already up and its scene built;
+- **serve, from its start**: from starting `pelvic-spread serve` to that first frame.
+
+Also: playback frames per second in the offline page, and the file's size. Targets: first
+frame at most 1.5 s; the file at most 6 MB (built-in anatomy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+CHROMIUM = os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-background-networking"]
+
+
+def offline_first_frame(pw, url: str) -> tuple[float, dict, float]:
+    """(seconds from opening to the first frame, the page's marks, playback frames/s)."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+        page.goto(url)
+        page.wait_for_function("window.pelvic && (window.pelvic.ready || window.pelvic.error)",
+                               timeout=120_000)
+        marks = page.evaluate("window.pelvic.marks")
+        fps = page.evaluate("""() => new Promise(done => {
+            const p = window.pelvic.player; let n = 0;
+            const off = p.on('frame', () => n++);
+            p.seek(p.header.timeline.start); p.play({speed: 4});
+            setTimeout(() => { p.pause(); off(); done(n / 3); }, 3000); })""")
+        return marks["firstFrame"] / 1000.0, marks, fps
+    finally:
+        browser.close()
+
+
+def serve_first_frames(pw, scene: list[str]) -> tuple[float, float]:
+    """(serve start -> first frame, page open -> first frame) for one fresh server."""
+    from viewer import Serve
+
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    serve = Serve([sys.executable, "-m", "app", "serve", "--port", "0", *scene])
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(serve.url)
+        page.wait_for_function("window.pelvic && window.pelvic.sceneReady === true",
+                               timeout=120_000)
+        from_start = page.evaluate("window.pelvic.firstFrameAt") / 1000.0 - serve.t0
+        page.close()
+        browser.close()
+        # the same server, its scene built: a second visitor with a fresh browser
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(serve.url)
+        page.wait_for_function("window.pelvic && window.pelvic.sceneReady === true",
+                               timeout=120_000)
+        from_open = page.evaluate("window.pelvic.marks.firstFrame") / 1000.0
+        return from_start, from_open
+    finally:
+        browser.close()
+        serve.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scene", nargs="?", default=None)
+    ap.add_argument("--runs", type=int, default=3, help="runs per measurement (median shown)")
+    args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"Chromium not found at {CHROMIUM}", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    scene = [args.scene] if args.scene else []
+    with tempfile.TemporaryDirectory() as tmp:
+        html = Path(tmp) / "case.html"
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-m", "app", "export", *scene, "-o", str(html)],
+                       cwd=ROOT, check=True, capture_output=True)
+        export_s = time.monotonic() - t0
+        size = html.stat().st_size
+        offline, marks, fps, starts, opens = [], [], [], [], []
+        with sync_playwright() as pw:
+            for _ in range(args.runs):  # interleaved, so load from others hits both alike
+                first, m, f = offline_first_frame(pw, html.as_uri())
+                offline.append(first)
+                marks.append(m)
+                fps.append(f)
+                s, o = serve_first_frames(pw, scene)
+                starts.append(s)
+                opens.append(o)
+    med = statistics.median
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    off = med(offline)
+    m = marks[offline.index(off)] if off in offline else marks[-1]
+    runs = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
+    print(f"pelvic-spread offline player, headless Chromium (software WebGL), "
+          f"{os.cpu_count()} CPUs, load average {load:.1f} at the end; median of {args.runs}")
+    print(f"  export case.html                                {export_s:8.2f} s   "
+          f"{size / 1e6:.2f} MB (target 6 MB: {'met' if size <= 6e6 else 'NOT met'})")
+    print(f"  offline HTML: open file -> first 3D frame       {off:8.2f} s   ({runs(offline)})")
+    print(f"    in the page (ms): script {m['start']:.0f}, bundle inflated {m['bundle']:.0f}, "
+          f"scene built {m['built']:.0f}, first frame {m['firstFrame']:.0f}")
+    print(f"  serve, running server: open page -> first frame {med(opens):8.2f} s   "
+          f"({runs(opens)})")
+    print(f"  serve, from its start -> first frame            {med(starts):8.2f} s   "
+          f"({runs(starts)})")
+    print(f"  offline playback                                {med(fps):8.1f} frames/s")
+    print(f"ratios: serve page / offline = {med(opens) / off:.2f}x, serve start / offline = "
+          f"{med(starts) / off:.2f}x; target 1.5 s: {'met' if off <= 1.5 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
