@@ -25,18 +25,30 @@ HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{6})$")
 def load_yaml(path: Path) -> Any:
     """Parse ``path`` keeping line numbers. Raises SceneError for unreadable or non-YAML files."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SceneError([Problem(path, None, "file not found")]) from None
     except IsADirectoryError:
         raise SceneError([Problem(path, None, "is a folder, expected a YAML scene file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise SceneError([Problem(path, None, f"cannot read file: {exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SceneError([Problem(path, line, f"not UTF-8 text: byte 0x{raw[exc.start]:02x} "
+                                              "cannot be read (save the file as UTF-8)")]) from None
     if not text.strip():
         raise SceneError([Problem(path, 1, "empty file, expected a YAML mapping with 'nodes'")])
+    deep = too_deep(text)
+    if deep is not None:  # the YAML reader recurses per level: refuse before it runs out
+        raise SceneError([Problem(path, deep, f"nested more than {MAX_DEPTH} levels deep "
+                                              "(a scene file needs fewer than ten)")])
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)
+    except RecursionError:
+        raise SceneError([Problem(path, 1, "nested too deeply to read")]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -44,11 +56,47 @@ def load_yaml(path: Path) -> Any:
         raise SceneError([Problem(path, line, f"not valid YAML: {what}")]) from None
     except YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise SceneError([Problem(path, None, f"not valid YAML: {first}")]) from None
+        # a character the reader refuses (a NUL, a control character) comes with its index
+        pos = getattr(exc, "position", None)
+        line = text.count("\n", 0, pos) + 1 if isinstance(pos, int) else None
+        raise SceneError([Problem(path, line, f"not valid YAML: {first}")]) from None
     if data is None:
         raise SceneError([Problem(path, 1, "empty file, expected a YAML mapping with 'nodes'")])
     _tag_file(data, path)
     return data
+
+
+MAX_DEPTH = 64  # nesting levels a scene file may use (it needs fewer than ten)
+_NESTING = re.compile(r"[\[\]{}\n]")
+
+
+def too_deep(text: str) -> int | None:
+    """The line where ``text`` nests more than ``MAX_DEPTH`` levels, by indentation (block
+    style) or brackets (flow style), or None. A quick scan, before the YAML reader runs."""
+    stack: list[int] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        body = line.lstrip(" ")
+        if not body or body.startswith("#"):
+            continue
+        indent = len(line) - len(body)
+        while stack and stack[-1] >= indent:
+            stack.pop()
+        stack.append(indent)
+        dashes = len(re.match(r"(?:-\s+)*", body).group(0).split("-")) - 1  # "- - - x"
+        if len(stack) + dashes > MAX_DEPTH:
+            return n
+    depth, line = 0, 1
+    for m in _NESTING.finditer(text):
+        c = m.group(0)
+        if c == "\n":
+            line += 1
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif depth:
+            depth -= 1
+    return None
 
 
 # Where a value came from. A merged section (``extends``) mixes values from several files, so a
