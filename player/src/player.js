@@ -38,6 +38,10 @@
  *   player.getCamera()              {position, focalPoint, viewUp, viewAngle, preset}
  *   player.setVisible(idOrIds, on)  show/hide nodes; a group id means its subtree
  *   player.isVisible(id)            a drawable's own switch (before a preset's hide list)
+ *   player.setLook(id, {opacity, color})
+ *                                   a drawable's opacity (0..1) and colour ([r, g, b] 0..1);
+ *                                   null or a missing field: the bundle's own (the page
+ *                                   `serve` shows sets the structure panel's looks so)
  *   player.setLabels(on)            labels on key structures
  *   player.on(event, cb)            returns an unsubscribe function. Events:
  *       'time'   (state)           every time shown (playing or seeking)
@@ -584,6 +588,17 @@ export function createPlayer(container, bundle, options = {}) {
       emit("visibility", changed);
     },
     isVisible: (id) => !!switchedOn[id],
+    setLook(id, look) {
+      const a = actors[id];
+      const spec = H.actors.find((x) => x.id === id);
+      if (!a || !spec || spec.kind !== "node") throw new Error(`unknown structure '${id}'`);
+      const p = a.getProperty();
+      const opacity = look && look.opacity !== undefined && look.opacity !== null
+        ? Math.min(1, Math.max(0, Number(look.opacity))) : spec.prop.opacity;
+      p.setOpacity(opacity);
+      p.setColor(...(look && look.color ? look.color : spec.prop.color));
+      schedule();
+    },
     shown: (id) => effective(id),
     nodes: () => H.nodes,
     subtree,
