@@ -413,8 +413,10 @@ export function createPlayer(container, bundle, options = {}) {
   const ready = new Promise((r) => {
     resolveReady = r;
   });
+  let destroyed = false;
   function render() {
     pending = false;
+    if (destroyed) return;
     base.resetCameraClippingRange();
     renderWindow.render();
     placeLabels();
@@ -559,6 +561,7 @@ export function createPlayer(container, bundle, options = {}) {
         const t0 = performance.now();
         const step = (now) => {
           if (mine !== flight) return resolve();
+          if (destroyed) return resolve();
           const s = Math.min(1, (now - t0) / (1000 * seconds));
           setCameraNow(interpolate(from, to, ease(s)));
           render();
@@ -619,7 +622,13 @@ export function createPlayer(container, bundle, options = {}) {
     canvas: () => glWindow.getCanvas(),
     destroy() {
       api.pause();
-      if (interactor) interactor.unbindEvents();
+      destroyed = true;
+      flight++;
+      Object.keys(listeners).forEach((k) => delete listeners[k]);
+      if (interactor) {
+        interactor.unbindEvents();
+        interactor.delete();
+      }
       window.removeEventListener("resize", onResize);
       renderWindow.delete();
       glWindow.delete();

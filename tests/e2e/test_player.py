@@ -149,6 +149,58 @@ def test_browser_state_equals_python_uniforms(chromium, case_html, scene):
             assert g["masses"][mid]["matrix"] == pytest.approx(m["matrix"], abs=1e-6)
 
 
+def test_player_api_driven_from_outside(chromium, case_html, scene):
+    """What `serve` and lecture followers use: anchored playback, stage and camera calls,
+    events, visibility, and a clean destroy."""
+    page = open_player(chromium, case_html.as_uri())
+    try:
+        out = page.evaluate("""async () => {
+          const bundle = await PelvicSpread.decodeBundle(
+            document.getElementById('ps-bundle').textContent);
+          const box = document.createElement('div');
+          box.style.cssText = 'position:fixed;left:0;top:0;width:480px;height:320px';
+          document.body.appendChild(box);
+          const p = PelvicSpread.createPlayer(box, bundle, {time: 5});
+          await p.ready;
+          const seen = {stage: [], camera: [], play: [], visibility: []};
+          p.on('stage', (i) => seen.stage.push(i));
+          p.on('camera', (c, info) => seen.camera.push(info));
+          p.on('play', (e) => seen.play.push(e.playing));
+          p.on('visibility', (v) => seen.visibility.push(v));
+          // a follower joining late: the presenter started at t=10 two seconds ago
+          p.play({anchorTime: 10, anchorWallClock: Date.now() - 2000, speed: 1});
+          const playing = p.getTime();
+          p.pause();
+          p.setStage(2);
+          const staged = p.getTime();
+          const cam = bundle.header.cameras[1];
+          await p.setCamera({position: cam.position, focalPoint: cam.focalPoint,
+                             viewUp: cam.viewUp, viewAngle: cam.viewAngle}, {animate: 0.2});
+          const camera = p.getCamera();
+          p.setVisible('skeleton', false);
+          const shown = p.shown('sacrum');
+          const own = p.isVisible('sacrum');
+          p.destroy();
+          await new Promise((r) => setTimeout(r, 200));
+          return {playing, staged, camera, shown, own, seen, left: box.childElementCount};
+        }""")
+        assert page.errors == []
+    finally:
+        page.close()
+    stage2 = scene.spread.keyframes.time_of_day(scene.spread.stages[2].start_day)
+    assert out["playing"] == pytest.approx(12.0, abs=0.3)
+    assert out["staged"] == pytest.approx(stage2)
+    assert 2 in out["seen"]["stage"]
+    assert out["seen"]["play"] == [True, False]
+    cam = list(scene.cameras.values())[1]
+    assert out["camera"]["position"] == pytest.approx(list(cam.position), abs=1e-6)
+    assert out["camera"]["preset"] is None
+    assert out["seen"]["camera"][-1] == {"source": "api", "end": True}
+    assert out["shown"] is False and out["own"] is True
+    assert out["seen"]["visibility"] == [{"skeleton": False}]
+    assert out["left"] == 0
+
+
 # -- offline: no request, plays, scrubs, keys ------------------------------------------------------
 def test_offline_page_makes_no_request_and_plays(chromium, case_html, scene):
     url = case_html.as_uri()
