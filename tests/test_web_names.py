@@ -2,7 +2,8 @@
 
 ``static/viewer.js`` reads them from ``window.PS_NAMES`` (written from ``keys.js_names()``);
 the logic registers triggers and the UI calls them through ``keys.Trigger``; the camera move
-exists in Python and in ``static/camera.js`` and both give the same cameras.
+exists in Python and in the browser player's ``player/src/camera.js`` (the page's 3D view) and
+both give the same cameras.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def all_values() -> set[str]:
     return {v for group in keys.js_names().values() for v in group.values()}
 
 
-@pytest.mark.parametrize("script", ["viewer.js", "camera.js"])
+@pytest.mark.parametrize("script", ["viewer.js"])
 def test_scripts_use_only_names_that_keys_py_defines(script):
     text = (STATIC / script).read_text()
     names = keys.js_names()
@@ -72,8 +73,6 @@ def test_names_js_is_what_the_page_loads():
 
 PLAYER_CAMERA = Path(__file__).resolve().parents[1] / "player" / "src" / "camera.js"
 LOADERS = {
-    # the page's script (a plain script that also answers require)
-    "page": (["node", "-e"], f"const c = require({json.dumps(str(STATIC / 'camera.js'))});"),
     # the player's module (bundled into app/player/static/player.js)
     "player": (["node", "--input-type=module", "-e"],
                f"import * as c from {json.dumps(PLAYER_CAMERA.as_uri())};"

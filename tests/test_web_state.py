@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import time
 
 import numpy as np
 import pytest
 
 from app.model.loader import DEFAULT_SCENE, SCENES_DIR
 from app.web.engine import FAINT
-from app.web.keys import App, Export, Share, Spread, Structure, Timeline, View
+from app.web.keys import App, Export, Share, Structure, Timeline, View
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +130,7 @@ def test_search_shows_matches_with_their_ancestors(app):
     assert "bladder" not in ids
 
 
-def test_seek_sets_date_caption_stage_and_spread_numbers(app):
+def test_seek_sets_date_caption_stage_and_the_servers_spread(app):
     sp = app.engine.spread
     t = sp.time_of_date("2012-06-01")
     app.timeline.seek(t)
@@ -139,11 +140,13 @@ def test_seek_sets_date_caption_stage_and_spread_numbers(app):
     stage = sp.state_at(t).stage
     assert s[Timeline.CAPTION]["title"] == stage.title
     assert s[Timeline.STAGES][s[Timeline.STAGE]]["id"] == stage.id
-    r = s[Spread.RANGES]
-    assert r[1] == pytest.approx(t, abs=1e-3)  # nerve range ends at t
-    assert len(r) == 4
-    ids = s[Spread.IDS]
-    assert len(ids["nerve_luts"]) >= 1 and len(ids["heads"]) == len(app.engine.layer.heads)
+    # the server's own scene (remote images, screenshots) shows that moment; pages compute
+    # it themselves from the time (no per-frame numbers in the state)
+    assert app.engine.time == pytest.approx(t)
+    lut = next(iter(app.engine.layer.nerve_luts.values()))
+    assert lut.GetRange()[1] == pytest.approx(t, abs=1e-3)  # nerve range ends at t
+    assert not any(k.startswith("sp_") for k in s.to_dict())
+    assert s[Timeline.ANCHOR] is None  # not playing
 
 
 def test_next_and_previous_stage_jump_to_stage_dates(app):
@@ -184,6 +187,60 @@ def test_play_advances_time_from_the_clock(app):
     assert app.state[Timeline.DATE] > "2011-06-01"
     app.state[Timeline.SPEED] = 1.0
     flush(app)
+
+
+def test_playback_is_an_anchor_not_a_stream_of_times(app):
+    """Pages play from the anchor by themselves: the server sets the time only at stage
+    changes and a couple of times a second, and says where playback runs from."""
+    sp = app.engine.spread
+    start = sp.time_of_date("2011-06-01")
+    app.timeline.seek(start)
+    flush(app)
+    seen: list[float] = []
+    app.state.change(Timeline.TIME)(lambda **_: seen.append(app.state[Timeline.TIME]))
+
+    async def play():
+        before = time.time() * 1000
+        app.timeline.toggle()
+        flush(app)
+        anchor = app.state[Timeline.ANCHOR]
+        await asyncio.sleep(1.6)
+        app.state[Timeline.SPEED] = 2.0
+        flush(app)
+        faster = app.state[Timeline.ANCHOR]
+        await asyncio.sleep(0.3)
+        app.timeline.pause()
+        flush(app)
+        await asyncio.sleep(0.1)
+        return before, anchor, faster
+
+    before, anchor, faster = asyncio.run(play())
+    assert anchor["time"] == pytest.approx(start) and anchor["speed"] == 1.0
+    assert before - 50 <= anchor["wall"] <= time.time() * 1000
+    # a speed change anchors again, where playback had got to
+    assert faster["speed"] == 2.0 and start + 1.3 < faster["time"] < start + 2.5
+    assert faster["wall"] > anchor["wall"] + 1000
+    assert len(seen) <= 8, seen  # ~2 s of play at 20 frames a second would be 40
+    assert app.state[Timeline.ANCHOR] is None and app.state[Timeline.PLAYING] is False
+    assert start + 1.8 < app.state[Timeline.TIME] < start + 3.5  # where it was paused
+    app.state[Timeline.SPEED] = 1.0
+    flush(app)
+
+
+def test_looks_and_bundle_for_the_pages(app):
+    """The players get each drawable's look (the panel's settings worked out on the server),
+    and the scenario's bundle as a static file named in the state."""
+    app.structure.toggle("bladder")
+    app.structure.set_opacity("hip_l", 0.25)
+    app.structure.set_color("rectum", "#00ff00")
+    looks = flush(app)[View.LOOKS]
+    assert looks["bladder"][0] == 0 and looks["sacrum"][0] == 1
+    assert looks["hip_l"][1] == pytest.approx(0.25)
+    assert looks["rectum"][2] == "#00ff00"
+    assert set(looks) == set(app.engine.view.actors)
+    app.structure.reset()
+    assert flush(app)[View.LOOKS]["bladder"][0] == 1
+    assert app.clock() == pytest.approx(time.time() * 1000, abs=1000)
 
 
 def test_camera_preset_moves_engine_camera_and_tells_browsers(app):

@@ -1,27 +1,30 @@
 """The viewer app: one engine, the panels' logic, the page; wired together here.
 
-Rendering modes: in **local** mode the browser renders with vtk.js. The scene is sent once
-(arrays by content hash); per frame of the spread only a few numbers are sent (``sp_*`` keys)
-and ``static/viewer.js`` applies them to the browser's own lookup tables and matrices. In
-**remote** mode the server applies the same numbers to the same VTK objects and streams
-images. Both draw the spread from ``SpreadLayer.uniforms``, so they show the same picture.
+Rendering modes: in **local** mode the page's 3D view is the browser player (``app/player``):
+it loads the scenario's bundle once as a static file (``bundles.py``: built once per
+scenario, cached on disk) and computes every frame of the spread itself, from the shared
+state: the time, and during playback the play anchor (``tl_anchor``), so nothing is sent per
+frame. In **remote** mode the server applies the same moment to its own VTK objects
+(``SpreadLayer``, the same geometry the bundle is made from) and streams images.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
-from app.case import SCENES_DIR
+from app.case import SCENES_DIR, Case
 from app.model.scene import Scene
+from app.web.bundles import BundleCache, bundle_key
 from app.web.camera_logic import CameraLogic
-from app.web.engine import ViewerEngine
+from app.web.engine import ViewerEngine, hex_color
 from app.web.export_logic import ExportLogic
 from app.web.guard import StateGuard
-from app.web.keys import LOCAL_REF, Spread, Timeline, Trigger, View
 from app.web.keys import App as K
+from app.web.keys import Timeline, Trigger, View
 from app.web.share_logic import ShareLogic
 from app.web.slab_logic import SlabLogic
 from app.web.structure_logic import StructureLogic
@@ -63,7 +66,8 @@ class ViewerApp:
     def __init__(self, server: Any, scene: Scene | Path | str,
                  export_dir: Path | str | None = None, build_later: bool = False):
         """``build_later``: build the 3D scene once the server listens, in a worker thread,
-        while browsers load the page (their first frame comes about a second sooner)."""
+        while browsers load the page; the player's bundle, when the disk cache has it, is
+        named at once (a page draws it without waiting for the server's scene)."""
         self.server = server
         self.state = server.state
         self.ctrl = server.controller
@@ -71,9 +75,9 @@ class ViewerApp:
         self.loaded = not build_later
         self._after_load: list[Any] = []
         self.engine = ViewerEngine(None if build_later else scene)
-        self.view: Any = None  # the browser's vtk.js view (trame-vtk VtkLocalView)
         self.remote_view: Any = None  # the server's image stream (VtkRemoteView)
-        self._push_pending = False
+        self.bundles = BundleCache()  # the player's bundle of each scenario, on disk
+        self._bundle_wanted = ""  # the key of the bundle being built for the page
         self._message_seq = 0
         self._scenarios = scenarios(self._scene_path())
         self.state.update({
@@ -82,6 +86,8 @@ class ViewerApp:
             K.PRESENTING: False,
             K.PANEL: True,
             View.MODE: "local",
+            View.BUNDLE: None,
+            View.LOOKS: None,
         })
         self.structure = StructureLogic(self)
         self.timeline = TimelineLogic(self)
@@ -94,15 +100,17 @@ class ViewerApp:
         self.state.change(View.MODE)(self._on_mode)
         self.ctrl.trigger(Trigger.APP_DISMISS)(self.dismiss)
         self.ctrl.trigger(Trigger.APP_SCREENSHOT)(self.screenshot)
+        self.ctrl.trigger(Trigger.APP_CLOCK)(self.clock)
         self.ctrl.on_server_ready.add(self._on_ready)
+        self.ctrl.on_server_bind.add(self.bundles.bind)
         self._reset_for_scene()
+        if not self.loaded and isinstance(scene, Case):
+            self.bundle_for(scene)  # from the disk cache, before the server even listens
         self.state[K.SCENARIO] = self._scene_path().stem
 
         from app.web.ui import build_ui
 
         build_ui(self)
-        # trame-vtk would send the scene once more on its own at start; push_scene does it
-        self.ctrl.on_server_ready.discard(self.view.update)
         interactor = self.engine.render_window.GetInteractor()
         interactor.AddObserver("EndInteractionEvent", self._on_remote_moved)
 
@@ -111,9 +119,12 @@ class ViewerApp:
         return Path(s.path if isinstance(s, Scene) else s).resolve()
 
     async def _build(self) -> None:
-        """The deferred build: actors in a worker thread (no browser sees this plotter yet),
-        then the page's state and the first push on the event loop."""
+        """The deferred build, in worker threads: the player's bundle first (when the cache
+        has none; pages draw with it), then the server's actors (no browser sees this
+        plotter yet); then the page's state on the event loop."""
         loop = asyncio.get_running_loop()
+        if isinstance(self._scene_arg, Case) and self.state[View.BUNDLE] is None:
+            await self._build_bundle(self._scene_arg, bundle_key(self._scene_arg))
         try:
             await loop.run_in_executor(None, self.engine.load, self._scene_arg)
         except Exception as exc:  # a scene that validated but cannot be built: say so
@@ -124,7 +135,6 @@ class ViewerApp:
         with self.state:
             self.loaded = True
             self._reset_for_scene()
-        self.push_scene()
         pending, self._after_load = self._after_load, []
         for fn in pending:
             with self.state:
@@ -143,49 +153,68 @@ class ViewerApp:
         return self.state[View.MODE] == "remote"
 
     def _on_mode(self, **_: Any) -> None:
+        self.timeline.kick()  # remote playback renders frames on the server, local does not
         if self.remote:
+            self.timeline.sync()
             self.redraw()
-        else:  # the browser's scene may have missed changes made while remote
-            self.push_scene()
 
     def _on_remote_moved(self, *_: Any) -> None:
         """The user turned the server's camera (remote mode): no preset is current, and the
-        browser's own camera follows (labels are placed with it)."""
+        players' cameras follow (their labels are placed with them)."""
         with self.state:
             self.state[View.CAMERA] = ""
             self.follow_camera()
 
     def follow_camera(self) -> None:
-        """Every browser's vtk.js camera to the server's (no animation)."""
-        if self.server.protocol:
-            self.server.js_call(LOCAL_REF, "setCamera", self.engine.camera().as_dict())
+        """Every page's player camera to the server's (no animation)."""
+        self.camera.follow()
 
-    # -- pushing to browsers -----------------------------------------------------------------
-    def push_scene(self) -> None:
-        """Send the scene to the browsers (in local mode they fetch only what changed).
-
-        Several changes in one go (a reset, a shared link) make one push: it runs once the
-        current handler is done.
-        """
-        if (self.view is None or not self.server.protocol or self._push_pending
-                or not self.loaded):
+    # -- the player's bundle -------------------------------------------------------------------
+    def bundle_for(self, scene: Case) -> None:
+        """Name ``scene``'s bundle to every page: at once when the disk cache has it, else
+        once it is built in a worker thread (the page keeps the previous one meanwhile)."""
+        if not scene.nodes:
+            return  # the empty scene shown while the real one is built: nothing to draw
+        key = bundle_key(scene)
+        self._bundle_wanted = key
+        found = self.bundles.lookup(key)
+        if found is not None:
+            self._name_bundle(scene, found)
             return
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (scripts, tests): push now
-            self._push_now()
+            asyncio.get_running_loop()
+        except RuntimeError:  # no server running (scripts, tests): no page to show it to
             return
-        self._push_pending = True
-        loop.call_soon(self._push_now)
+        asyncio.ensure_future(self._build_bundle(scene, key))
 
-    def _push_now(self) -> None:
-        self._push_pending = False
-        if self.view is None or not self.server.protocol:
+    async def _build_bundle(self, scene: Case, key: str) -> None:
+        self._bundle_wanted = key
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.run_in_executor(None, self.bundles.get, scene, key)
+        except Exception as exc:  # a scene that will not pack: say so, the rest still works
+            log.exception("cannot pack %s for the browser", scene.path)
+            with self.state:
+                self.message(f"cannot pack the scene for the browser: {exc}", "error")
             return
-        with self.state:
-            with self.engine.serialisable():
-                self.view.update()
-            self.show_spread(self.engine.state_at(self.engine.time))
+        if key == self._bundle_wanted:  # not another scenario meanwhile
+            with self.state:
+                self._name_bundle(scene, found)
+
+    def _name_bundle(self, scene: Case, found: Any) -> None:
+        self.state[View.BUNDLE] = {"url": found.url, "scenario": Path(scene.path).stem,
+                                   "bytes": found.size}
+
+    def clock(self) -> float:
+        """The server's wall clock (ms), which play anchors are given in: a page works out
+        its own clock's offset from it."""
+        return time.time() * 1000.0
+
+    # -- what browsers are sent ----------------------------------------------------------------
+    def push_scene(self) -> None:
+        """The scene changed on the server: a new image in remote mode (pages that render
+        by themselves have the bundle, and follow the state)."""
+        self.redraw()
 
     def redraw(self) -> None:
         """Remote mode: render and stream a new image (local browsers render by themselves)."""
@@ -193,27 +222,24 @@ class ViewerApp:
             self.remote_view.update()
 
     def show_spread(self, state: Any) -> None:
-        """A moment of the spread to every browser: a few numbers, or an image when remote."""
-        for key, value in self.engine.client_uniforms(state).items():
-            self.state[key] = value  # unchanged values are not sent
+        """A moment of the spread: the players compute it themselves; an image when remote."""
         self.redraw()
 
     def apply_looks(self) -> None:
+        """The structure panel's settings as each drawable's look: on the server's actors
+        (remote images, screenshots) and, compactly, for the players."""
         looks = self.structure.current_looks()
         self.engine.apply_looks(looks)
         self.camera.update_label_visibility(looks)
-        if self.remote:
-            self.redraw()
-        else:
-            self.push_scene()
+        self.state[View.LOOKS] = {
+            node_id: [1 if look.visible else 0, round(look.opacity, 3), hex_color(look.color)]
+            for node_id, look in looks.items()}
+        self.redraw()
 
     def _on_ready(self, **_: Any) -> None:
         if self.loaded:
-            self.push_scene()
+            self.bundle_for(self.engine.scene)
         else:
-            # the empty scene first: a browser that mounts its view now takes this render
-            # window's id and so receives the real scene when it comes
-            self.view.update()
             asyncio.ensure_future(self._build())
 
     # -- scenario ----------------------------------------------------------------------------
@@ -224,11 +250,13 @@ class ViewerApp:
             K.CREDIT: scene.credit,
             K.HAS_SPREAD: scene.spread is not None,
             K.LEGEND: self.engine.legend(),
-            Spread.IDS: self.engine.client_ids(),
         })
         self.structure.reset_for_scene()
         self.camera.reset_for_scene()
         self.timeline.reset_for_scene(keep_date)
+        self.apply_looks()
+        if self.loaded:
+            self.bundle_for(self.engine.scene)
         self.slab.reset_for_scene()
 
     def switch_scenario(self, name: str) -> bool:
@@ -264,7 +292,7 @@ class ViewerApp:
             return
         self.engine.set_camera(camera)
         self._reset_for_scene(keep_date=keep)
-        self.push_scene()
+        self.redraw()
 
     # -- messages ----------------------------------------------------------------------------
     def message(self, text: str, kind: str = "info") -> None:
@@ -288,6 +316,7 @@ class ViewerApp:
 
         from app.render.captions import overlay_for
 
+        self.timeline.sync()  # while playing, the moment the pages show now
         try:
             w = max(320, min(3840, int(width)))
             h = max(240, min(2160, int(height)))

@@ -1,7 +1,7 @@
 """Camera presets with smooth transitions, and labels on key structures.
 
 A preset is shared state like the time: choosing one moves the camera of every connected
-browser. In local rendering each browser animates its own vtk.js camera (``view.js``); in
+browser. In local rendering each page's player animates its own camera (``view_goto``); in
 remote rendering the server animates its camera and streams the frames.
 """
 
@@ -189,9 +189,19 @@ class CameraLogic:
             await asyncio.sleep(1.0 / REMOTE_FPS)
         self.app.follow_camera()  # the browsers' own cameras follow (labels use them)
 
-    def current(self) -> dict[str, Any]:
-        """The server's camera, for a browser whose scene just arrived or that leaves remote
-        mode (the server's camera follows every browser's moves and remote rendering)."""
+    def follow(self) -> None:
+        """Every page's player camera to the server's, at once (the user turned the server's
+        camera in remote mode, or a remote move ended)."""
+        self._seq += 1
+        self.app.state[K.CAMERA_GOTO] = {
+            "seq": self._seq, "camera": self.app.engine.camera().as_dict(), "duration": 0.0}
+
+    def current(self) -> dict[str, Any] | None:
+        """The server's camera, for a page whose player just started or that leaves remote
+        mode (the server's camera follows every page's moves and remote rendering); None
+        while the scene is still being built (the bundle's own camera is the same then)."""
+        if not self.app.loaded:
+            return None
         return self.app.engine.camera().as_dict()
 
     def moved(self, camera: dict | None = None) -> None:

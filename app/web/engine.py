@@ -5,15 +5,15 @@ No trame or UI imports: the web app drives it, tests drive it directly. What it 
 - ``load(path)``: build the scene's actors (and spread layer) once per scenario;
 - ``set_time(t)``: the spread state at ``t`` applied to the VTK objects (uniforms only);
 - ``apply_looks(looks)``: per-node visibility, opacity and colour;
-- ``client_ids()`` / ``client_uniforms(state)``: what a browser needs to animate the spread on
-  its own (the VTK object ids it has, and per frame a few numbers);
 - cameras, and an offscreen screenshot.
+
+Browsers that render by themselves do not need it: they play the scenario's bundle
+(``app/web/bundles.py``); this engine draws remote mode's images and screenshots.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,8 @@ import numpy as np
 from app.case import Case, load_scene
 from app.model.scene import CameraPreset
 from app.render.scene_view import SceneView, apply_camera, camera_for, make_plotter
-from app.web.keys import Spread
 
 FAINT = 0.08  # opacity of the context around an isolated structure
-ROUND = 3  # decimals of the numbers sent per frame
 
 
 @dataclass(frozen=True)
@@ -197,50 +195,6 @@ class ViewerEngine:
         self.layer.apply(state)
         return state
 
-    # -- what a browser needs to animate on its own -------------------------------------------
-    def client_ids(self) -> dict[str, Any]:
-        """The ids (as the browser's vtk.js scene knows them) of what changes per frame."""
-        from trame_vtk.modules.vtk.serializers.utils import reference_id
-
-        if self.layer is None:
-            return {"nerve_luts": [], "arrow_luts": [], "heads": [], "masses": []}
-        return {
-            "nerve_luts": [reference_id(lut) for lut in self.layer.nerve_luts.values()],
-            "arrow_luts": [reference_id(lut) for lut in self.layer.arrow_luts.values()],
-            "heads": [reference_id(h.actor) for h in self.layer.heads.values()],
-            "masses": [reference_id(a) for a in self.layer.mass_actors.values()],
-        }
-
-    def client_uniforms(self, state: Any) -> dict[str, Any]:
-        """Per frame, compactly, by state key (``keys.Spread``): the ranges [nerve lo, hi,
-        arrow lo, hi]; per head/mass ``i`` [visible, 12 numbers of the row-major 3x4 matrix]."""
-        if self.layer is None or state is None:
-            return {}
-        u = self.layer.uniforms(state)
-        ranges = [round(v, ROUND) for v in u["nerve_range"] + u["arrow_range"]]
-        out: dict[str, Any] = {Spread.RANGES: ranges}
-        for i, rid in enumerate(self.layer.heads):
-            out[f"{Spread.HEAD}{i}"] = _compact(u["heads"][rid])
-        for i, mid in enumerate(self.layer.mass_actors):
-            out[f"{Spread.MASS}{i}"] = _compact(u["masses"][mid])
-        return out
-
-    @contextlib.contextmanager
-    def serialisable(self) -> Iterator[None]:
-        """While pushing the scene to a browser: animated actors shown, so that they are sent
-        (trame-vtk leaves out actors that are hidden); the browser then hides them itself."""
-        if self.layer is None:
-            yield
-            return
-        hidden = [a for a in self.layer.animated_actors() if not a.GetVisibility()]
-        for a in hidden:
-            a.SetVisibility(True)
-        try:
-            yield
-        finally:
-            for a in hidden:
-                a.SetVisibility(False)
-
     def legend(self) -> list[dict[str, str]]:
         """The arrow styles this scenario draws and what each means."""
         spread = self.scene.spread
@@ -326,7 +280,3 @@ def empty_scene() -> Case:
     return Case(path=Path("(loading)"), name="", description="", nodes={}, cameras={},
                 landmarks={})
 
-
-def _compact(entry: dict[str, Any]) -> list[float]:
-    m = entry["matrix"]
-    return [1 if entry["visible"] else 0] + [round(float(v), ROUND) for v in m[:12]]

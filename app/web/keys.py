@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Final
 
-# The trame-vtk views' refs: the browser's own (vtk.js) view, always there, and the server's
-# image stream, mounted over it in remote mode only (so that local mode costs no server render).
-LOCAL_REF: Final = "view"
+# The 3D view: the browser player's container (local rendering), and trame-vtk's image stream
+# from the server, mounted over it in remote mode only (so that local mode costs no server render).
+PLAYER_ID: Final = "ps-player"
 REMOTE_REF: Final = "view_remote"
 
 
@@ -34,6 +34,8 @@ class View:
     CAMERA: Final = "view_camera"  # the preset last chosen, "" once the user moved
     PRESETS: Final = "view_presets"  # [{name, label, key}]
     CAMERA_GOTO: Final = "view_goto"  # {seq, camera: {position, focalPoint, viewUp, viewAngle}}
+    BUNDLE: Final = "view_bundle"  # {url, scenario, bytes}: the player's bundle (a static file)
+    LOOKS: Final = "view_looks"  # {id: [visible 0|1, opacity, "#rrggbb"]} of every drawable
 
 
 class Spread:
@@ -69,7 +71,9 @@ class Slab:
 
 
 class Timeline:
-    TIME: Final = "tl_time"  # animation seconds (the one value playback changes)
+    TIME: Final = "tl_time"  # animation seconds (while playing: at stage changes, 2x a second)
+    ANCHOR: Final = "tl_anchor"  # {time, wall, speed} while playing (wall: server ms), else None
+    NOW: Final = "tl_now"  # {time, date, label, psa}: what this page's player shows (client only)
     START: Final = "tl_start"
     DURATION: Final = "tl_duration"
     PLAYING: Final = "tl_playing"
@@ -124,6 +128,7 @@ class Trigger:
     """Server functions a page calls (``trigger(NAME, [args])``): registered under these names
     by the logic modules, called by these names from the UI and ``static/viewer.js``."""
 
+    APP_CLOCK: Final = "app_clock"
     APP_DISMISS: Final = "app_dismiss"
     APP_SCREENSHOT: Final = "app_screenshot"
     CAM_CURRENT: Final = "cam_current"
@@ -161,7 +166,7 @@ def js_names() -> dict[str, dict[str, str]]:
     for cls in (App, View, Spread, Slab, Timeline, Structure, Share, Export, Trigger):
         out[cls.__name__] = {k: v for k, v in vars(cls).items()
                              if k.isupper() and isinstance(v, str)}
-    out["Refs"] = {"LOCAL": LOCAL_REF, "REMOTE": REMOTE_REF}
+    out["Refs"] = {"PLAYER": PLAYER_ID, "REMOTE": REMOTE_REF}
     return out
 
 

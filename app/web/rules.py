@@ -197,11 +197,11 @@ WRITABLE: dict[str, Rule] = {
 # Only the server writes these: a page that sends one is put back to the server's value.
 SERVER_ONLY: frozenset[str] = frozenset({
     App.SCENE_TITLE, App.SCENARIOS, App.CREDIT, App.HAS_SPREAD, App.LEGEND, App.MESSAGES,
-    View.LABEL_ANCHORS, View.CAMERA, View.PRESETS, View.CAMERA_GOTO,
+    View.LABEL_ANCHORS, View.CAMERA, View.PRESETS, View.CAMERA_GOTO, View.BUNDLE, View.LOOKS,
     Spread.IDS, Spread.RANGES,
     Timeline.START, Timeline.DURATION, Timeline.PLAYING, Timeline.DATE, Timeline.DATE_LABEL,
     Timeline.STAGES, Timeline.STAGE, Timeline.CAPTION, Timeline.TICKS, Timeline.PSA,
-    Timeline.EVENTS, Timeline.PSA_SVG, Timeline.PSA_TOP, Timeline.MARKER,
+    Timeline.EVENTS, Timeline.PSA_SVG, Timeline.PSA_TOP, Timeline.MARKER, Timeline.ANCHOR,
     Structure.ROWS, Structure.EXPANDED, Structure.HIDDEN, Structure.ISOLATED,
     Structure.OPACITY, Structure.COLOR, Structure.SPREAD_NODES, Structure.DEFAULTS,
     Share.QUERY,
@@ -212,7 +212,7 @@ SERVER_ONLY: frozenset[str] = frozenset({
 SERVER_ONLY_PREFIXES: tuple[str, ...] = (Spread.HEAD, Spread.MASS)  # + i: per frame
 
 # Keys each page keeps for itself (trame "client only": never sent to the server).
-CLIENT_ONLY: frozenset[str] = frozenset({App.NOTES, Export.MINE})
+CLIENT_ONLY: frozenset[str] = frozenset({App.NOTES, Export.MINE, Timeline.NOW})
 
 
 def server_only(key: str) -> bool:
@@ -259,6 +259,7 @@ NODE = Text(128, NODE_ID, "a structure id")
 ANY_TIME = Number(-1e9, 1e9)  # seek clamps to the timeline itself
 
 TRIGGERS: dict[str, Args] = {
+    T.APP_CLOCK: NONE,
     T.APP_DISMISS: Args(optional=(Maybe(Number(0, 2**53, whole=True)),)),
     T.APP_SCREENSHOT: Args(optional=(Number(16, 3840), Number(16, 2160))),
     T.TL_TOGGLE: NONE,

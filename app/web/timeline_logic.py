@@ -1,14 +1,19 @@
 """Timeline bar: the time, playback, stages, the caption and the PSA chart.
 
-``tl_time`` is the one value that says where the story is; everything else (date, caption,
-the spread in 3D) is derived from it through ``spread.state_at``, so seeking, playing and a
-shared link all show the same picture for the same time. Playback runs on the server, which
-makes every connected browser show the same moment (a lecturer drives several screens).
+``tl_time`` says where the story is; everything else (date, caption, the spread in 3D) is
+derived from it through ``spread.state_at``, so seeking, playing and a shared link all show the
+same picture for the same time. Playback is shared by every connected browser (a lecturer
+drives several screens), but not sent frame by frame: when it starts, changes speed or is
+moved, the server publishes a **play anchor** (``tl_anchor``: the animation time at an instant
+of the server's wall clock, and the speed), and each page's player animates from it by itself.
+The server keeps ``tl_time`` (and with it the date, stage and caption) up to date at each
+stage change and twice a second; in remote mode it also renders frames for the image stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 import math
 import time as _time
@@ -21,7 +26,9 @@ from app.web.keys import Trigger
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
 
-FPS = 20.0  # playback ticks per second
+FPS = 20.0  # remote mode: frames the server renders per second of playback
+TICK_S = 0.5  # while playing, the server's tl_time (date, stage, caption) at least this often
+STAGE_LAG_S = 0.005  # wake this long after a stage starts (then the state is in it)
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BACK_GRACE_S = 0.4  # "previous stage" just after a stage start goes to the one before
 
@@ -45,11 +52,14 @@ class TimelineLogic:
     def __init__(self, app: ViewerApp):
         self.app = app
         self._task: asyncio.Task | None = None
-        self._anchor = (0.0, 0.0)  # (animation time, wall clock) playback runs from
+        self._anchor = (0.0, 0.0)  # (animation time, monotonic clock) playback runs from
+        self._anchor_speed = 1.0  # the speed the anchor was set with
         self._played: float | None = None  # the time playback last set
         state, ctrl = app.state, app.ctrl
         state.setdefault(K.SPEED, 1.0)
         state.setdefault(K.PLAYING, False)
+        state.setdefault(K.ANCHOR, None)
+        state.setdefault(K.NOW, None)
         state.change(K.TIME)(self._on_time)
         state.change(K.PLAYING)(self._on_playing)
         state.change(K.SPEED)(self._on_speed)
@@ -135,10 +145,47 @@ class TimelineLogic:
         except (TypeError, ValueError):
             return
         t = min(max(t, self.spread.start_time), self.spread.duration)
-        self._anchor = (t, _time.monotonic())
+        self._set_anchor(t)
+        self.kick()
         if force and self.app.state[K.TIME] == t:
             self._on_time()
         self.app.state[K.TIME] = t
+
+    def now(self) -> float:
+        """The moment the pages show now: from the anchor while playing (``tl_time`` is
+        set only every so often then), else ``tl_time``."""
+        if self.app.state[K.PLAYING] and self.spread is not None:
+            return self._anchored()
+        try:
+            return float(self.app.state[K.TIME])
+        except (TypeError, ValueError):
+            return 0.0 if self.spread is None else float(self.spread.duration)
+
+    def sync(self) -> float:
+        """While playing, bring ``tl_time`` and the server's scene to this moment (for a
+        screenshot, a shared link, remote rendering); the time."""
+        t = self.now()
+        if self.app.state[K.PLAYING] and self.spread is not None:
+            self._played = t
+            self.app.state[K.TIME] = t
+            self.app.engine.set_time(t)
+        return t
+
+    def _set_anchor(self, t: float) -> None:
+        """Playback runs on from ``t`` now; pages are told when it is playing."""
+        self._anchor = (t, _time.monotonic())
+        self._anchor_speed = self.speed()
+        self._publish_anchor()
+
+    def _publish_anchor(self) -> None:
+        state = self.app.state
+        if not state[K.PLAYING] or self.spread is None:
+            state[K.ANCHOR] = None
+            return
+        t0, w0 = self._anchor
+        wall = _time.time() - (_time.monotonic() - w0)
+        state[K.ANCHOR] = {"time": t0, "wall": round(wall * 1000.0, 1),
+                           "speed": self._anchor_speed}
 
     def _on_time(self, **_: Any) -> None:
         if self.spread is None:
@@ -148,8 +195,10 @@ class TimelineLogic:
             t = float(t)
         except (TypeError, ValueError):
             t = self.spread.duration
-        if t != self._played:  # moved by hand (scrubber, stage, link): play on from here
-            self._anchor = (t, _time.monotonic())
+        if t != self._played and t != self._anchor[0]:
+            # moved by hand (the scrubber): play on from here (seek has anchored already)
+            self._set_anchor(t)
+            self.kick()
         state = self.app.engine.set_time(t)
         stage = state.stage
         index = -1 if stage is None else [st.id for st in self.spread.stages].index(stage.id)
@@ -168,7 +217,7 @@ class TimelineLogic:
         return [st["time"] for st in self.app.state[K.STAGES] or []]
 
     def next_stage(self) -> None:
-        t = float(self.app.state[K.TIME] or 0.0)
+        t = self.now()
         later = [x for x in self.stage_times() if x > t + 1e-6]
         if later:
             self.seek(later[0])
@@ -176,7 +225,7 @@ class TimelineLogic:
             self.seek(self.spread.duration)
 
     def prev_stage(self) -> None:
-        t = float(self.app.state[K.TIME] or 0.0)
+        t = self.now()
         if self.app.state[K.PLAYING]:
             t -= BACK_GRACE_S
         earlier = [x for x in self.stage_times() if x < t - 1e-6]
@@ -200,27 +249,70 @@ class TimelineLogic:
 
     # -- playback ----------------------------------------------------------------------------
     def toggle(self) -> None:
-        self.app.state[K.PLAYING] = not self.app.state[K.PLAYING]
+        if self.app.state[K.PLAYING]:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        """Play on from where it is (from the start when at the end)."""
+        if self.spread is None:
+            return
+        state = self.app.state
+        t = self.now()
+        if t >= self.spread.duration - 1e-6:  # at the end: play from the start
+            t = self.spread.start_time
+        state[K.PLAYING] = True
+        self._played = t
+        state[K.TIME] = t
+        self._set_anchor(t)
+        self._start()
 
     def pause(self) -> None:
-        self.app.state[K.PLAYING] = False
+        """Stop where the pages are now (``tl_time`` exactly there)."""
+        state = self.app.state
+        if not state[K.PLAYING]:
+            if state[K.ANCHOR] is not None:
+                state[K.ANCHOR] = None
+            self._stop()
+            return
+        t = self.now()
+        self._stop()
+        state[K.PLAYING] = False
+        state[K.ANCHOR] = None
+        self._played = None
+        if self.spread is not None:
+            state[K.TIME] = t
 
     def _on_playing(self, **_: Any) -> None:
-        playing = bool(self.app.state[K.PLAYING])
+        """``tl_playing`` set from elsewhere than ``play``/``pause``: act on it."""
+        state = self.app.state
+        playing = bool(state[K.PLAYING])
         if playing and self.spread is None:
-            self.app.state[K.PLAYING] = False
-            return
-        if playing and (self._task is None or self._task.done()):
-            t = float(self.app.state[K.TIME] or 0.0)
-            if t >= self.spread.duration - 1e-6:  # at the end: play from the start
-                t = self.spread.start_time
-                self.app.state[K.TIME] = t
-            self._anchor = (t, _time.monotonic())
-            self._task = asyncio.ensure_future(self._play())
+            state[K.PLAYING] = False
+        elif playing and state[K.ANCHOR] is None:
+            self._set_anchor(self.now())
+            self._start()
+        elif not playing and (self._task is not None or state[K.ANCHOR] is not None):
+            t = self._anchored()
+            self._stop()
+            state[K.ANCHOR] = None
+            self._played = None
+            if self.spread is not None:
+                state[K.TIME] = t
+
+    def _anchored(self) -> float:
+        """The time the anchor gives now (playing or not)."""
+        t0, w0 = self._anchor
+        t = t0 + self._anchor_speed * (_time.monotonic() - w0)
+        if self.spread is None:
+            return t
+        return min(max(t, self.spread.start_time), self.spread.duration)
 
     def _on_speed(self, **_: Any) -> None:
-        t = float(self.app.state[K.TIME] or 0.0)
-        self._anchor = (t, _time.monotonic())
+        if self.app.state[K.PLAYING]:
+            self._set_anchor(self.now())  # the time at the old speed, on at the new one
+            self.kick()
 
     def speed(self) -> float:
         try:
@@ -228,21 +320,74 @@ class TimelineLogic:
         except (TypeError, ValueError):
             return 1.0
 
-    async def _play(self) -> None:
-        """Advance the time from the wall clock: the picture is always ``state_at(t)``."""
-        state = self.app.state
+    def _start(self) -> None:
+        if self._task is not None and not self._task.done():
+            return
         try:
-            while state[K.PLAYING] and self.spread is not None:
-                await asyncio.sleep(1.0 / FPS)
-                if not state[K.PLAYING]:
-                    break
-                t0, w0 = self._anchor
-                t = round(t0 + self.speed() * (_time.monotonic() - w0), 4)
-                with state:
-                    if t >= self.spread.duration:
-                        t = self.spread.duration
-                        state[K.PLAYING] = False
-                    self._played = t
-                    state[K.TIME] = t
+            asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (scripts, tests): now() still follows the clock
+            return
+        self._task = asyncio.ensure_future(self._play())
+
+    def _stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done() and task is not _current_task():
+            task.cancel()
+
+    def kick(self) -> None:
+        """The anchor or the mode changed: the playback loop starts over from it at once."""
+        if self.app.state[K.PLAYING]:
+            self._stop()
+            self._start()
+
+    async def _play(self) -> None:
+        """Playback on the server: no frame is sent to pages that render by themselves (they
+        play from the anchor). ``tl_time`` is set when a stage starts and every ``TICK_S``
+        (the date, stage and caption follow); remote mode renders ``FPS`` frames a second."""
+        state = self.app.state
+        me = _current_task()
+        last_tick = _time.monotonic()
+        shown = self._stage_index(self.now())
+        try:
+            while state[K.PLAYING] and self.spread is not None and self._task is me:
+                t = self.now()
+                end = self.spread.duration
+                stage = self._stage_index(t)
+                tick = _time.monotonic() - last_tick >= TICK_S - 1e-3
+                if t >= end or stage != shown or tick:
+                    last_tick = _time.monotonic()
+                    shown = stage
+                    with state:
+                        if t >= end:
+                            t = end
+                            state[K.PLAYING] = False
+                            state[K.ANCHOR] = None
+                            self._task = None
+                        self._played = t
+                        state[K.TIME] = t
+                    if t >= end:
+                        break
+                if self.app.remote:
+                    self.app.engine.set_time(t)
+                    self.app.redraw()
+                    delay = 1.0 / FPS
+                else:
+                    times = self.stage_times()
+                    later = times[bisect.bisect_right(times, t):] + [end]
+                    until_stage = (later[0] - t) / max(self._anchor_speed, 1e-6) + STAGE_LAG_S
+                    delay = min(TICK_S - (_time.monotonic() - last_tick), until_stage)
+                await asyncio.sleep(max(STAGE_LAG_S, delay))
         finally:
-            self._task = None
+            if self._task is me:
+                self._task = None
+
+    def _stage_index(self, t: float) -> int:
+        """The stage ``tl_stage`` names at time ``t`` (-1 before the first)."""
+        return bisect.bisect_right(self.stage_times(), t) - 1
+
+
+def _current_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None

@@ -1,4 +1,9 @@
-"""Timeline bar (thin): play/pause, stages, a dated scrubber, speed, and the PSA chart."""
+"""Timeline bar (thin): play/pause, stages, a dated scrubber, speed, and the PSA chart.
+
+The date, the scrubber's thumb and the chart's "now" line show what this page's player shows
+(``tl_now``, kept by viewer.js), so they move with the picture during playback while the server
+sets ``tl_time`` only every so often; moving the scrubber sets ``tl_time`` for every page.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,10 @@ def x_of(expr: str) -> str:
     return X.format(t=expr)
 
 
+NOW = f"({K.NOW} || {{}})"  # what this page's player shows now ({} until it is there)
+NOW_TIME = f"({NOW}.time ?? {K.TIME})"
+
+
 def build() -> None:
     with html.Div(classes="ps-timeline", id="timeline"):
         with html.Div(classes="d-flex align-center ga-1"):
@@ -27,7 +36,7 @@ def build() -> None:
                     id="tl-play", title=(f"{K.PLAYING} ? 'Pause (space)' : 'Play (space)'",))
             v3.VBtn(icon="mdi-skip-next", variant="text", density="comfortable",
                     click=f"trigger('{T.TL_NEXT}')", id="tl-next", title="Next stage (→)")
-            html.Div(f"{{{{ {K.DATE_LABEL} }}}}", classes="ps-date", id="tl-date",
+            html.Div(f"{{{{ {NOW}.label || {K.DATE_LABEL} }}}}", classes="ps-date", id="tl-date",
                      title=(K.DATE,))
             html.Div(f"{{{{ {K.STAGE} >= 0 && {K.STAGES}[{K.STAGE}] ? "
                      f"{K.STAGES}[{K.STAGE}].title : '' }}}}",
@@ -45,7 +54,8 @@ def build() -> None:
                          style=(f"`left: ${{{x_of('st.time')}}}%`",),
                          title=("st.title + ' (' + st.start.slice(0, 7) + ')'",),
                          click=f"trigger('{T.TL_STAGE}', [i])", id=("'stage-' + st.id",))
-            v3.VSlider(v_model_number=(K.TIME,), min=(K.START,), max=(K.DURATION,),
+            v3.VSlider(model_value=(NOW_TIME,), update_modelValue=f"{K.TIME} = $event",
+                       min=(K.START,), max=(K.DURATION,),
                        step=0.01, hide_details=True, density="compact", color="primary",
                        track_size=4, thumb_size=14, classes="ps-slider", id="tl-slider")
             with html.Div(classes="ps-years"):
@@ -73,4 +83,4 @@ def build() -> None:
                               title=("e.label + ' (' + e.date + ')'",),
                               click=f"trigger('{T.TL_EVENT}', [e.id])", id=("'event-' + e.id",)):
                     html.Span("{{ e.short }}", classes="ps-event-label")
-                html.Div(classes="ps-now", style=(f"`left: ${{{x_of(K.TIME)}}}%`",))
+                html.Div(classes="ps-now", style=(f"`left: ${{{x_of(NOW_TIME)}}}%`",))

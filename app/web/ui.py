@@ -15,7 +15,7 @@ from trame.widgets import vtk as vtk_widgets
 from trame.widgets import vuetify3 as v3
 
 from app.web import export_ui, share_ui, slab_ui, structure_ui, timeline_ui
-from app.web.keys import LOCAL_REF, REMOTE_REF, App, Share, Timeline, View
+from app.web.keys import PLAYER_ID, REMOTE_REF, App, Share, Timeline, View
 from app.web.keys import Trigger as T
 
 if TYPE_CHECKING:
@@ -23,15 +23,18 @@ if TYPE_CHECKING:
 
 STATIC_NAME = "__pelvic"
 NAMES_NAME = "__pelvic_names"
+PLAYER_NAME = "__pelvic_player"
 
 
 def enable_static(server) -> None:  # noqa: ANN001
     """The page's own scripts: ``names.js`` (every state key and trigger name, written from
-    ``keys.py`` at start), then ``camera.js`` and ``viewer.js``, which spell no name by hand."""
+    ``keys.py`` at start), the browser player (``app/player/static/player.js``, the same file
+    an exported case.html inlines) and ``viewer.js``, which spells no name by hand."""
     import atexit
     import shutil
     import tempfile
 
+    from app.player.export import STATIC as PLAYER_STATIC
     from app.web.app import STATIC
     from app.web.keys import js_module
 
@@ -39,8 +42,9 @@ def enable_static(server) -> None:  # noqa: ANN001
     atexit.register(shutil.rmtree, names_dir, True)
     (names_dir / "names.js").write_text(js_module())
     server.enable_module({
-        "serve": {STATIC_NAME: str(STATIC), NAMES_NAME: str(names_dir)},
-        "scripts": [f"{NAMES_NAME}/names.js", f"{STATIC_NAME}/camera.js",
+        "serve": {STATIC_NAME: str(STATIC), NAMES_NAME: str(names_dir),
+                  PLAYER_NAME: str(PLAYER_STATIC)},
+        "scripts": [f"{NAMES_NAME}/names.js", f"{PLAYER_NAME}/player.js",
                     f"{STATIC_NAME}/viewer.js", f"{STATIC_NAME}/slab.js"],
         "styles": [f"{STATIC_NAME}/viewer.css"],
     })
@@ -60,9 +64,8 @@ def build_ui(app: ViewerApp) -> None:
         with v3.VMain(classes="ps-main"):
             with html.Div(classes="ps-stage"):
                 with html.Div(classes="ps-view", id="view3d"):
-                    app.view = vtk_widgets.VtkLocalView(
-                        app.engine.render_window, ref=LOCAL_REF,
-                        EndAnimation="window.pelvic.cameraMoved()")
+                    # the browser player draws here (viewer.js mounts it from the bundle)
+                    html.Div(id=PLAYER_ID, classes="ps-player")
                     with html.Div(v_if=f"{View.MODE} === 'remote'", classes="ps-remote"):
                         app.remote_view = vtk_widgets.VtkRemoteView(
                             app.engine.render_window, ref=REMOTE_REF, interactive_ratio=1,
@@ -73,6 +76,10 @@ def build_ui(app: ViewerApp) -> None:
                     timeline_ui.build()
         share_ui.build()
         export_ui.build()
+
+
+# what this page's player shows now (viewer.js keeps it; {} until the player is there)
+NOW = f"({Timeline.NOW} || {{}})"
 
 
 def _app_bar() -> None:
@@ -115,18 +122,15 @@ def _presets() -> None:
 
 def _overlays() -> None:
     _presets()
-    # labels on key structures: placed by viewer.js every frame
-    with html.Div(classes="ps-labels", v_show=View.LABELS, id="labels-layer"):
-        html.Div("{{ a.text }}", v_for=f"a in {View.LABEL_ANCHORS}", key=("a.id",),
-                 classes="ps-label", id=("'label-' + a.id",))
-    # caption card
+    # caption card (labels on key structures are the player's own)
     with html.Div(v_if=Timeline.CAPTION, classes="ps-caption", id="caption"):
-        html.Div(f"{{{{ {Timeline.DATE_LABEL} }}}}", classes="ps-caption-date")
+        html.Div(f"{{{{ {NOW}.label || {Timeline.DATE_LABEL} }}}}", classes="ps-caption-date")
         html.Div(f"{{{{ {Timeline.CAPTION}.title }}}}", classes="ps-caption-title",
                  id="caption-title")
         html.Div(f"{{{{ {Timeline.CAPTION}.caption }}}}", classes="ps-caption-text")
         with html.Div(classes="ps-caption-foot"):
-            html.Span(f"{{{{ {Timeline.CAPTION}.psa }}}}", classes="ps-caption-psa")
+            html.Span(f"{{{{ {NOW}.date ? {NOW}.psa : {Timeline.CAPTION}.psa }}}}",
+                      classes="ps-caption-psa")
             html.Span(f"Paper: {{{{ {Timeline.CAPTION}.source }}}}",
                       v_if=f"{Timeline.CAPTION}.source", classes="ps-caption-source")
     # legend and credit

@@ -89,7 +89,7 @@ def browser(served):
 
 
 def open_page(browser, url: str, width: int = 1280, height: int = 800):
-    """A page at ``url`` once its 3D scene is in and drawn."""
+    """A page at ``url`` once its 3D view (the browser player) has drawn its first frame."""
     page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
@@ -121,6 +121,13 @@ def wait_state(page, key: str, predicate_js: str, timeout: float = 20_000) -> No
     """Wait until ``predicate_js`` (a JS expression of ``v``) holds for state ``key``."""
     page.wait_for_function(f"() => {{ const v = window.trame.state.get({key!r}); "
                            f"return {predicate_js}; }}", timeout=timeout)
+
+
+def wait_player(page, scenario: str, timeout: float = 90_000) -> None:
+    """Wait until the page's player has drawn ``scenario``'s bundle (a scenario switch loads
+    another bundle; the old picture stays until the new one's first frame)."""
+    page.wait_for_function(f"() => window.pelvic && window.pelvic.shown === {scenario!r}",
+                           timeout=timeout)
 
 
 def view_pixels(page) -> np.ndarray:

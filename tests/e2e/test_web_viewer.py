@@ -1,14 +1,27 @@
-"""The viewer in a real Chromium: one server and one page for the module, a few short checks."""
+"""The viewer in a real Chromium: one server and one page for the module, a few short checks.
+
+The page's 3D view is the browser player, fed the scenario's bundle as a static file and
+driven by the shared state (the time, the play anchor, camera presets, looks, labels).
+"""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from tests.e2e.conftest import open_page, set_state, state, trigger, view_pixels, wait_state
+from tests.e2e.conftest import (
+    open_page,
+    set_state,
+    state,
+    trigger,
+    view_pixels,
+    wait_player,
+    wait_state,
+)
 from tests.imagecmp import compare
 
 REFERENCES = Path(__file__).resolve().parents[1] / "references"
@@ -21,8 +34,21 @@ def test_page_shows_a_3d_canvas_with_the_scene(page, served):
     background = np.array([255, 255, 255])
     drawn = np.abs(px.astype(int) - background).sum(axis=2) > 30
     assert drawn.mean() > 0.05, "the 3D view is (nearly) blank"
-    assert page.evaluate("() => window.pelvic.localView().renderer.getActors().length") > 20
+    assert page.evaluate("() => window.pelvic.player.header.actors.length") > 20
     assert page.errors == []
+    # the scene came as one static file: content-hashed, compressed, cacheable for good
+    bundle = state(page, "view_bundle")
+    assert bundle["scenario"] == "bilateral_plexopathy"
+    assert re.fullmatch(r"/bundle/bilateral_plexopathy\.[0-9a-f]{16}\.bin", bundle["url"])
+    fetched = page.evaluate("() => performance.getEntriesByType('resource')"
+                            ".filter(e => e.name.includes('/bundle/')).map(e => e.name)")
+    assert [u.split("/", 3)[3] for u in fetched] == [bundle["url"].lstrip("/")]
+    res = page.request.get(served.url.rstrip("/") + bundle["url"],
+                           headers={"Accept-Encoding": "gzip"})
+    assert res.ok and "immutable" in res.headers["cache-control"]
+    assert res.headers.get("content-encoding") == "gzip"
+    assert page.request.get(served.url.rstrip("/") + "/bundle/nope.0123456789abcdef.bin"
+                            ).status == 404
 
 
 def test_tree_lists_the_anatomy(page):
@@ -55,12 +81,18 @@ def test_play_advances_the_date_and_caption(page):
     trigger(page, "tl_stage", 2)
     wait_state(page, "tl_stage", "v === 2")
     date0 = state(page, "tl_date")
-    set_state(page, "tl_speed", 4)
+    set_state(page, "tl_speed", 2)
     page.locator("#tl-play").click()
+    # the page plays from the server's anchor by itself (nothing comes per frame)
+    page.wait_for_function("() => window.pelvic.player.isPlaying()", timeout=30_000)
+    assert state(page, "tl_anchor")["speed"] == 2
     wait_state(page, "tl_stage", "v >= 3", timeout=30_000)
     page.keyboard.press("Space")  # the clicker key pauses
     wait_state(page, "tl_playing", "v === false")
     assert state(page, "tl_date") > date0
+    # paused: the player shows exactly the server's time
+    page.wait_for_function("() => !window.pelvic.player.isPlaying() && "
+                           "window.pelvic.player.getTime() === trame.state.get('tl_time')")
     title = page.locator("#caption-title").inner_text()
     assert title == state(page, "tl_stages")[state(page, "tl_stage")]["title"]
     set_state(page, "tl_speed", 1)
@@ -91,7 +123,7 @@ def test_a_link_restores_the_saved_view(browser, served, page):
         wait_state(page, "tl_date", "v === '2013-08-01'")
         # the unknown parameter is reported on the page, the view still works
         assert "hide_me" in other.locator("#messages").inner_text()
-        assert other.locator("#label-sacrum").is_visible()
+        other.locator(".psp-label", has_text="Sacrum").first.wait_for(state="visible")
     finally:
         other.close()
     trigger(page, "st_reset")
@@ -179,8 +211,7 @@ def test_number_keys_pick_presets_and_a_reload_keeps_the_shared_view(page):
     page.reload()
     page.wait_for_function("window.pelvic && window.pelvic.sceneReady === true", timeout=90_000)
     assert state(page, "tl_stage") == 6 and state(page, "view_camera") == "posterior"
-    cam = page.evaluate("() => window.pelvic.localView().renderer.getActiveCamera()"
-                        ".getPosition()")
+    cam = page.evaluate("() => window.pelvic.player.getCamera().position")
     assert cam[1] > 300  # behind the patient, as the posterior preset puts it
     page.keyboard.press("1")
     wait_state(page, "view_camera", "v === 'anterior'")
@@ -201,10 +232,12 @@ def test_scenario_switch_shows_the_alternative(page):
     before = view_pixels(page)
     set_state(page, "app_scenario", "parallel_spread")
     wait_state(page, "app_title", f"v !== {title!r}", timeout=60_000)
-    page.wait_for_timeout(2000)
+    wait_player(page, "parallel_spread")  # its bundle (built once, then from the cache)
+    page.wait_for_timeout(500)
     after = view_pixels(page)
     assert state(page, "tl_date") >= "2014-01-01"  # the same moment, another hypothesis
     changed = (np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 40).mean()
     assert changed > 0.002
     set_state(page, "app_scenario", "bilateral_plexopathy")
     wait_state(page, "app_title", f"v === {title!r}", timeout=60_000)
+    wait_player(page, "bilateral_plexopathy")

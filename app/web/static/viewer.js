@@ -1,271 +1,249 @@
 /* Pelvic spread viewer: what the browser does by itself.
  *
- * - Local rendering: the vtk.js scene arrives once (trame-vtk). Per frame the server sends
- *   only a few numbers (state keys sp_r, sp_h<i>, sp_m<i>); they are applied here to the
- *   browser's own lookup tables (mapping ranges) and actors (matrices, visibility), which are
- *   found by the ids the server gives in sp_ids. The server applies the very same numbers to
- *   its VTK objects, so remote images show the same spread.
- * - Smooth camera moves to presets (view_goto), labels on key structures, keyboard (space,
- *   arrows/page keys, 1-9), presentation mode, screenshots, share links and view files.
+ * - The 3D view is the browser player (app/player/static/player.js, window.PelvicSpread), the
+ *   same one an exported case.html and a lecture follower run. The server names the current
+ *   scenario's bundle in view_bundle: a static, content-hashed, compressed file fetched once
+ *   (not pushed through the websocket); a scenario switch names another.
+ * - The trame state stays the shared truth (several screens follow one server); this file
+ *   drives the player from it: the time (tl_time), and during playback the server's play
+ *   anchor (tl_anchor: animation time at a server wall-clock instant, and speed), from which
+ *   the player animates by itself: nothing comes per frame. Camera presets (view_goto), the
+ *   structures' looks (view_looks), labels. The user's camera moves go back to the server at
+ *   the end of each move (cam_moved), for remote rendering, screenshots and shared links.
+ * - What this page's player shows now (date, month, PSA, scrubber) is tl_now, a key the page
+ *   keeps for itself (client only), so the timeline bar moves smoothly with the picture.
+ * - Keyboard (space, arrows/page keys, 1-9), presentation mode, screenshots, share links.
  */
 (function () {
   "use strict";
-  const P = { marks: {} };
+  const P = { marks: {}, frames: 0, player: null, bundle: null };
   window.pelvic = P;
   const mark = (name) => {
     if (!(name in P.marks)) P.marks[name] = Math.round(performance.now());
   };
 
-  // Every state key and trigger name comes from app/web/keys.py (served as names.js).
-  // names.js and camera.js load beside this file in no set order (trame adds each script
-  // tag on its own), so their exports are taken once both are there (start() waits).
+  // Every state key and trigger name comes from app/web/keys.py (served as names.js); the
+  // player from player.js. trame adds the page's scripts in no set order: start() waits.
   let N = window.PS_NAMES;
+  const PS = () => window.PelvicSpread;
   const T = () => window.trame;
   const get = (key) => (T() && T().state ? T().state.get(key) : undefined);
   const set = (key, value) => T().state.set(key, value);
   const trigger = (name, args) => T().trigger(name, args || []);
   const local = () => get(N.View.MODE) !== "remote";
 
-  // -- the browser's vtk.js view -------------------------------------------------------------
-  /** The vtk.js side of trame-vtk's local view (renderer, synchronizer context). */
-  P.localView = function () {
-    const lv = T() && T().refs && T().refs[N.Refs.LOCAL];
-    const inst = lv && lv.$;
-    return (inst && inst.provides && inst.provides.view) || null;
-  };
-
-  /** Row-major 3x4 (as the server sends) -> column-major 4x4 (as vtk.js wants). */
-  function colMajor(m) {
-    return [m[0], m[4], m[8], 0, m[1], m[5], m[9], 0, m[2], m[6], m[10], 0,
-      m[3], m[7], m[11], 1];
-  }
-
-  function setActor(actor, u) {
-    if (!actor || !u) return;
-    actor.setVisibility(!!u[0]);
-    actor.setUserMatrix(colMajor(u.slice(1)));
-  }
-
-  /** Apply the current moment of the spread to the vtk.js scene. */
-  P.applySpread = function () {
-    const v = P.localView();
-    const ids = get(N.Spread.IDS);
-    if (!v || !ids || !v.ctx) return false;
-    const ctx = v.ctx;
-    const r = get(N.Spread.RANGES);
-    if (r) {
-      ids.nerve_luts.forEach((id) => {
-        const lut = ctx.getInstance(id);
-        if (lut) lut.setMappingRange(r[0], r[1]);
-      });
-      ids.arrow_luts.forEach((id) => {
-        const lut = ctx.getInstance(id);
-        if (lut) lut.setMappingRange(r[2], r[3]);
-      });
+  // -- the server's clock (play anchors are given in it) --------------------------------------
+  let offset = 0; // server ms - Date.now()
+  async function syncClock() {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      const s = await trigger(N.Trigger.APP_CLOCK);
+      const t1 = Date.now();
+      if (typeof s === "number" && t1 - t0 < best) {
+        best = t1 - t0;
+        offset = s - (t0 + t1) / 2;
+      }
     }
-    ids.heads.forEach((id, i) => setActor(ctx.getInstance(id), get(N.Spread.HEAD + i)));
-    ids.masses.forEach((id, i) => setActor(ctx.getInstance(id), get(N.Spread.MASS + i)));
-    if (v.renderer) v.render();
-    P.frames = (P.frames || 0) + 1;
-    return true;
-  };
-
-  let unwatchSpread = null;
-  function watchSpread(ids) {
-    if (unwatchSpread) unwatchSpread();
-    unwatchSpread = null;
-    if (!ids) return;
-    const keys = [N.Spread.RANGES];
-    ids.heads.forEach((_, i) => keys.push(N.Spread.HEAD + i));
-    ids.masses.forEach((_, i) => keys.push(N.Spread.MASS + i));
-    unwatchSpread = T().state.watch(keys, () => {
-      if (local()) P.applySpread();
-    });
+    P.clockOffset = offset;
+    applyTime();
   }
 
-  // -- scene arrival -------------------------------------------------------------------------
-  /** A VTK headlight sits where the server's camera was at its last render; the browser moves
-   * its own camera, so make each headlight a light fixed to the camera (the same thing). */
-  function headlightsFollowCamera(v) {
-    v.renderWindow.getRenderers().forEach((ren) => {
-      ren.getLights().forEach((light) => {
-        if (light.getLightType() === "HeadLight") {
-          light.setLightTypeToCameraLight();
-          light.setPosition(0, 0, 1);
-          light.setFocalPoint(0, 0, 0);
-        }
-      });
-    });
+  /** The play anchor, or null when paused. */
+  function anchor() {
+    const a = get(N.Timeline.ANCHOR);
+    return a && typeof a.time === "number" && typeof a.wall === "number" ? a : null;
   }
 
-  /** Every visible actor has its arrays (vtk.js fetches them after the scene description). */
-  function geometryIn(v) {
-    const actors = v.renderer ? v.renderer.getActors() : [];
-    if (!actors.length) return false;
-    return actors.every((a) => {
-      if (!a.getVisibility()) return true;
-      const data = a.getMapper() && a.getMapper().getInputData();
-      return !!(data && data.getPoints() && data.getPoints().getNumberOfPoints() > 0);
-    });
+  /** The animation time the server's state says it is now. */
+  function timeNow() {
+    const a = anchor();
+    if (a) return a.time + ((Date.now() + offset - a.wall) / 1000) * (a.speed || 1);
+    const t = get(N.Timeline.TIME);
+    return typeof t === "number" ? t : undefined;
   }
 
-  let announced = false;
-  function afterSync(v) {
-    headlightsFollowCamera(v);
-    P.applySpread();
-    if (!announced && v.renderer && v.renderer.getActors().length) {
-      announced = true;
-      // the server's camera, not vtk.js's reset one (which starts zoomed in)
-      P.syncCamera();
-      const waitForGeometry = () => {
-        if (!geometryIn(v)) {
-          requestAnimationFrame(waitForGeometry);
-          return;
-        }
-        mark("geometryIn");
-        v.render();
-        // the first frame with the whole scene: after the render just asked for
-        requestAnimationFrame(() => {
-          P.firstFrameAt = Date.now();
-          mark("firstFrame");
-          document.body.classList.add("ps-ready");
-          setTimeout(() => {
-            P.sceneReady = true;
-          }, 200);
-        });
-      };
-      waitForGeometry();
+  // -- what this page shows now (tl_now, client only) -----------------------------------------
+  function monthYear(date) {
+    const m = /^(\d{4})-(\d{2})/.exec(date || "");
+    if (!m) return String(date || "");
+    return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1))
+      .toLocaleString("en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
+  }
+
+  let nowSent = 0;
+  let nowTimer = 0;
+  let nowPending = null;
+  function flushNow() {
+    nowTimer = 0;
+    const s = nowPending;
+    if (!s || !T()) return;
+    nowPending = null;
+    nowSent = performance.now();
+    set(N.Timeline.NOW, { time: s.time, date: s.date, label: monthYear(s.date),
+      psa: s.psaText || "", stage: s.stageIndex });
+  }
+  /** The timeline bar follows the picture: at once for a seek, 20 times a second in play. */
+  function showNow(s, moving) {
+    if (!s) return;
+    nowPending = s;
+    const wait = moving ? 50 - (performance.now() - nowSent) : 0;
+    if (wait <= 0) {
+      if (nowTimer) clearTimeout(nowTimer);
+      flushNow();
+    } else if (!nowTimer) {
+      nowTimer = setTimeout(flushNow, wait);
     }
   }
 
-  function hook() {
-    const v = P.localView();
-    if (!v || v.__pelvic) return;
-    v.__pelvic = true;
-    const original = v.updateViewState.bind(v);
-    v.updateViewState = async function (state) {
-      mark("sceneStateIn");
-      const result = await original(state);
-      mark("sceneSynced");
-      afterSync(v);
-      return result;
-    };
-    if (v.renderer) afterSync(v);
+  // Remote rendering: the server's images show the picture; the page's player stays still
+  // (no rendering for nothing) and the timeline bar follows the anchor from here.
+  let remoteLoop = 0;
+  function followRemote() {
+    remoteLoop = 0;
+    const a = anchor();
+    if (!a || local() || !P.player) return;
+    showNow(P.player.stateAt(timeNow()), true);
+    remoteLoop = requestAnimationFrame(followRemote);
   }
 
-  // -- camera ----------------------------------------------------------------------------------
-  const sub = (a, b) => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-  const add = (a, b) => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-  const mul = (a, s) => [a[0] * s, a[1] * s, a[2] * s];
-  const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-  const norm = (a) => Math.sqrt(dot(a, a));
-  const unit = (a) => mul(a, 1 / (norm(a) || 1));
-  const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
-    a[0] * b[1] - a[1] * b[0]];
+  // -- the player's time ------------------------------------------------------------------------
+  function applyTime() {
+    const p = P.player;
+    if (!p) return;
+    const a = anchor();
+    if (a && local()) {
+      p.play({ anchorTime: a.time, anchorWallClock: a.wall - offset, speed: a.speed || 1 });
+      return;
+    }
+    if (p.isPlaying()) p.pause();
+    const t = timeNow();
+    if (typeof t === "number") p.setTime(t);
+    if (a && !remoteLoop) remoteLoop = requestAnimationFrame(followRemote);
+  }
 
-  // Camera moves: static/camera.js, the same function as camera_logic.interpolate (tested).
-  P.interpolate = (a, b, s) => window.PS_CAMERA.interpolate(a, b, s);
-  const ease = (s) => window.PS_CAMERA.ease(s);
+  // -- camera -------------------------------------------------------------------------------------
+  const plain = (c) => ({
+    position: Array.from(c.position, Number), focalPoint: Array.from(c.focalPoint, Number),
+    viewUp: Array.from(c.viewUp, Number), viewAngle: Number(c.viewAngle),
+  });
 
-  let lastGoto = 0;
-  let flight = 0;
-  function onGoto(goto, jump) {
-    if (!goto || goto.seq === lastGoto) return;
-    const v = P.localView();
-    if (!local() || !v || !v.renderer) return;
+  let lastGoto = null;
+  function onGoto(goto) {
+    if (!goto || !goto.camera || goto.seq === lastGoto || !P.player) return;
     lastGoto = goto.seq;
-    const cam = v.renderer.getActiveCamera();
-    const a = {
-      position: cam.getPosition(), focalPoint: cam.getFocalPoint(),
-      viewUp: cam.getViewUp(), viewAngle: cam.getViewAngle(),
-    };
-    const b = goto.camera;
-    const ms = jump ? 0 : 1000 * (goto.duration || 0);
-    const mine = ++flight;
-    const t0 = performance.now();
-    function step(now) {
-      if (mine !== flight) return;
-      const s = ms > 0 ? Math.min(1, (now - t0) / ms) : 1;
-      cam.set(P.interpolate(a, b, ease(s)));
-      v.renderer.resetCameraClippingRange();
-      v.render();
-      if (s < 1) requestAnimationFrame(step);
-      else if (v.style) v.style.setCenterOfRotation(b.focalPoint);
-    }
-    requestAnimationFrame(step);
+    P.player.setCamera(plain(goto.camera), { animate: goto.duration > 0 ? goto.duration : false });
   }
 
-  /** The user turned the browser's camera: the server's follows (remote mode, screenshots,
-   * shared links) and no preset is current. */
-  P.cameraMoved = function () {
-    const v = P.localView();
-    if (!v || !v.renderer) return;
-    const cam = v.renderer.getActiveCamera();
-    trigger(N.Trigger.CAM_MOVED, [{
-      position: cam.getPosition(), focalPoint: cam.getFocalPoint(),
-      viewUp: cam.getViewUp(), viewAngle: cam.getViewAngle(),
-    }]);
-  };
-
-  /** Take the server's camera (vtk.js resets its own to a close-up when a scene arrives). */
+  /** Take the server's camera (leaving remote mode; the server's camera follows every move). */
   P.syncCamera = async function () {
     const camera = await trigger(N.Trigger.CAM_CURRENT);
-    const v = P.localView();
-    if (!camera || !v || !v.renderer) return;
-    flight++;
-    v.renderer.getActiveCamera().set(camera);
-    if (v.style) v.style.setCenterOfRotation(camera.focalPoint);
-    v.renderer.resetCameraClippingRange();
-    v.render();
+    if (camera && camera.position && P.player) P.player.setCamera(plain(camera), { animate: false });
   };
 
-  // -- labels ------------------------------------------------------------------------------
-  /** Normalised window position (0..1, top left) of a world point, or null behind. */
-  function project(cam, aspect, p) {
-    const pos = cam.getPosition();
-    const d = unit(sub(cam.getFocalPoint(), pos));
-    const r = unit(cross(d, cam.getViewUp()));
-    const u = cross(r, d);
-    const w = sub(p, pos);
-    const z = dot(w, d);
-    if (z <= 1e-6) return null;
-    const f = 1 / Math.tan((cam.getViewAngle() * Math.PI) / 360);
-    return [0.5 + (0.5 * f * dot(w, r)) / (z * aspect), 0.5 - (0.5 * f * dot(w, u)) / z];
+  // -- structures: visibility, opacity, colour (the server works out each drawable's look) ----
+  function rgb(hex) {
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(hex || "");
+    return m ? [1, 2, 3].map((i) => parseInt(m[i], 16) / 255) : null;
   }
 
-  function placeLabels() {
-    requestAnimationFrame(placeLabels);
-    if (!get(N.View.LABELS)) return;
-    const v = P.localView();
-    const box = document.getElementById("view3d");
-    if (!v || !v.renderer || !box) return;
-    const cam = v.renderer.getActiveCamera();
-    const rect = box.getBoundingClientRect();
-    const aspect = rect.width / Math.max(1, rect.height);
-    const placed = [];
-    (get(N.View.LABEL_ANCHORS) || []).forEach((a) => {
-      const el = document.getElementById("label-" + a.id);
-      if (!el) return;
-      const q = a.on === false ? null : project(cam, aspect, a.pos);
-      if (!q || q[0] < 0 || q[0] > 1 || q[1] < 0 || q[1] > 1) {
-        el.style.display = "none";
-        return;
-      }
-      el.style.display = "";
-      // nudge down past labels already placed, so none hides another
-      const w = el.offsetWidth;
-      const h = el.offsetHeight + 2;
-      const x = q[0] * rect.width;
-      let y = q[1] * rect.height;
-      for (let k = 0; k < 6; k++) {
-        const hit = placed.find((b) => Math.abs(b[0] - x) < (b[2] + w) / 2 && Math.abs(b[1] - y) < h);
-        if (!hit) break;
-        y = hit[1] + h;
-      }
-      placed.push([x, y, w]);
-      el.style.left = x.toFixed(1) + "px";
-      el.style.top = y.toFixed(1) + "px";
+  function applyLooks() {
+    const p = P.player;
+    const looks = get(N.View.LOOKS);
+    if (!p || !looks) return;
+    const known = new Set(p.nodes().map((n) => n.id));
+    const groups = p.nodes().filter((n) => n.kind === "group").map((n) => n.id);
+    // groups stay switched on: the server's looks say each drawable's own visibility
+    if (groups.length) p.setVisible(groups, true);
+    const on = [];
+    const off = [];
+    Object.entries(looks).forEach(([id, look]) => {
+      if (!known.has(id)) return;
+      (look[0] ? on : off).push(id);
+      p.setLook(id, { opacity: look[1], color: rgb(look[2]) });
     });
+    if (on.length) p.setVisible(on, true);
+    if (off.length) p.setVisible(off, false);
+  }
+
+  // -- the bundle and the player ----------------------------------------------------------------
+  function slotFor() {
+    const box = document.getElementById(N.Refs.PLAYER);
+    if (!box) return null;
+    const slot = document.createElement("div");
+    slot.className = "ps-player-slot";
+    box.appendChild(slot);
+    return slot;
+  }
+
+  const until = (ok) => new Promise((resolve) => {
+    const check = () => (ok() ? resolve() : setTimeout(check, 20));
+    check();
+  });
+
+  let loading = null;
+  let firstCamera = null;
+  /** Load the bundle the server names and show it (the old player stays until then). */
+  async function loadBundle(b) {
+    if (!b || !b.url || (P.bundle && P.bundle.url === b.url) || loading === b.url) return;
+    loading = b.url;
+    mark("bundleAsked");
+    const old = P.player;
+    // the server's camera for a first player (fetched meanwhile); a new scenario keeps the view
+    if (!old && !firstCamera) firstCamera = trigger(N.Trigger.CAM_CURRENT);
+    let bundle;
+    try {
+      bundle = await PS().fetchBundle(b.url);
+    } catch (err) {
+      loading = null;
+      P.error = String(err && err.message ? err.message : err);
+      setTimeout(() => loadBundle(get(N.View.BUNDLE)), 1000);
+      return;
+    }
+    if (loading !== b.url) return; // another scenario was asked for meanwhile
+    mark("bundleIn");
+    await until(() => document.getElementById(N.Refs.PLAYER));
+    const camera = old ? old.getCamera() : await firstCamera;
+    if (loading !== b.url) return;
+    const slot = slotFor();
+    const t = timeNow();
+    const p = PS().createPlayer(slot, bundle, {
+      time: typeof t === "number" ? t : undefined, labels: !!get(N.View.LABELS),
+    });
+    if (camera && camera.position) p.setCamera(plain(camera), { animate: false });
+    const goto = get(N.View.CAMERA_GOTO);
+    lastGoto = goto ? goto.seq : null; // the server's camera already is where it led
+    p.on("camera", (cam, info) => {
+      if (info && info.source === "user" && info.end) trigger(N.Trigger.CAM_MOVED, [plain(cam)]);
+    });
+    p.on("time", (s) => {
+      if (p === P.player) showNow(s, p.isPlaying());
+    });
+    p.on("frame", () => {
+      P.frames += 1;
+    });
+    P.player = p;
+    P.bundle = b;
+    loading = null;
+    mark("built");
+    applyLooks();
+    applyTime();
+    showNow(p.state(), false);
+    await p.ready;
+    if (old) {
+      const oldSlot = old.canvas().closest(".ps-player-slot");
+      old.destroy();
+      if (oldSlot) oldSlot.remove();
+    }
+    P.shown = b.scenario; // the scenario whose first frame is drawn
+    if (!P.sceneReady) {
+      P.firstFrameAt = Date.now();
+      mark("firstFrame");
+      document.body.classList.add("ps-ready");
+      setTimeout(() => {
+        P.sceneReady = true;
+      }, 100);
+    }
   }
 
   // -- keyboard (a clicker sends page keys) ---------------------------------------------------
@@ -363,32 +341,47 @@
   };
 
   // -- start -----------------------------------------------------------------------------------
+  /** Several keys of one message: act once they are all in. */
+  function soon(fn) {
+    let queued = false;
+    return () => {
+      if (queued) return;
+      queued = true;
+      Promise.resolve().then(() => {
+        queued = false;
+        fn();
+      });
+    };
+  }
+
   function start() {
-    if (!window.PS_NAMES || !window.PS_CAMERA) {
-      setTimeout(start, 50);
+    if (!window.PS_NAMES || !PS()) {
+      setTimeout(start, 20);
       return;
     }
     N = window.PS_NAMES;
-    if (T()) mark("trame");
-    if (T() && T().state && T().state.ready) mark("state");
-    if (!T() || !T().state || !T().state.ready || !T().refs || !T().refs[N.Refs.LOCAL]) {
-      setTimeout(start, 50);
+    if (!T() || !T().state || !T().state.ready) {
+      setTimeout(start, 20);
       return;
     }
     mark("connected");
-    T().state.watch([N.Spread.IDS], watchSpread);
-    T().state.watch([N.View.CAMERA_GOTO], onGoto);
-    T().state.watch([N.View.MODE], (mode) => {
-      if (mode !== "remote") {
-        setTimeout(() => {
-          P.applySpread();
-          P.syncCamera();
-        }, 50);
-      }
+    const st = T().state;
+    // the bundle first: it loads while the page's controls are still being mounted
+    st.watch([N.View.BUNDLE], (b) => loadBundle(b));
+    loadBundle(get(N.View.BUNDLE));
+    st.watch([N.Timeline.TIME, N.Timeline.ANCHOR], soon(applyTime));
+    st.watch([N.View.CAMERA_GOTO], onGoto);
+    st.watch([N.View.LOOKS], soon(applyLooks));
+    st.watch([N.View.LABELS], (on) => P.player && P.player.setLabels(!!on));
+    st.watch([N.View.MODE], (mode) => {
+      applyTime();
+      if (mode !== "remote") P.syncCamera();
     });
-    setInterval(hook, 100);
-    hook();
-    requestAnimationFrame(placeLabels);
+    syncClock();
+    const box = () => document.getElementById(N.Refs.PLAYER);
+    until(box).then(() => {
+      new ResizeObserver(() => P.player && P.player.resize()).observe(box());
+    });
     document.addEventListener("keydown", onKey, true);
     document.addEventListener("fullscreenchange", () => {
       if (!document.fullscreenElement && get(N.App.PRESENTING)) set(N.App.PRESENTING, false);
