@@ -63,7 +63,7 @@ def _page(title: str, csp: str, head: str, body: str) -> str:
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n"
             f"<meta name=\"generator\" content=\"pelvic-spread\">\n"
             f"<title>{html.escape(title)}</title>\n{head}\n</head>\n<body>\n"
-            "<div id=\"ps-root\"></div>\n"
+            "<div id=\"ps-root\"><div class=\"psp-loading\">Loading the case…</div></div>\n"
             "<noscript>This case plays in a browser with JavaScript.</noscript>\n"
             f"{body}\n</body>\n</html>\n")
 
