@@ -67,3 +67,10 @@ def test_camera_interpolation_ends_and_keeps_distance_smooth():
     # the camera turns around the focus, it does not cut through it
     d = [p - f for p, f in zip(mid.position, mid.focal_point, strict=True)]
     assert sum(v * v for v in d) ** 0.5 > 400
+
+
+def test_a_link_never_raises_whatever_its_pairs_say():
+    # found by tools/fuzz/link_fuzz.py: "?opacity=bladder" raised instead of reporting
+    for query in ("?opacity=bladder", "?color=x", "?opacity=:", "?color=a:b:c"):
+        view, problems = ViewState.from_query(query)
+        assert problems and view.opacity is None and view.color is None, query

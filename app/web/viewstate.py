@@ -159,10 +159,10 @@ class ViewState:
             _take(out, problems, "hidden", [s for s in q["hide"].split(",") if s], _id_list,
                   "hide")
         _take(out, problems, "isolated", q.get("isolate"), _ident_or_empty, "isolate")
-        if "opacity" in q:
-            _take(out, problems, "opacity", _pairs(q["opacity"]), _opacity_map)
+        if "opacity" in q:  # the pairs are read inside _take: a bad one is a problem too
+            _take(out, problems, "opacity", q["opacity"], lambda v: _opacity_map(_pairs(v)))
         if "color" in q:
-            _take(out, problems, "color", _pairs(q["color"]), _color_map)
+            _take(out, problems, "color", q["color"], lambda v: _color_map(_pairs(v)))
         _take(out, problems, "mode", q.get("mode"), _mode)
         _take(out, problems, "labels", q.get("labels"), _bool)
         return cls(**out), problems
