@@ -49,7 +49,13 @@ def test_a_finding_sets_the_date_the_slab_and_the_caption(app):
     assert s[Slab.PANEL].startswith("data:image/jpeg;base64,")
     planes = s[Slab.PLANES]
     assert planes[0][5] == 1.0 and planes[1][5] == -1.0 and planes[1][2] - planes[0][2] == 6.0
-    assert len(s[Slab.CLIP_IDS]) >= len(app.engine.view.actors)
+    # the page's player gets the same slab: planes, the caps the server cut, small
+    import json
+
+    msg = s[Slab.MESSAGE]
+    assert msg["planes"] == [[pytest.approx(v) for v in p] for p in planes]
+    assert {c["node"] for c in msg["caps"]} >= {"sacrum", "dural_sac", "ramus_s1_l"}
+    assert "panel" not in msg and len(json.dumps(msg)) < 60_000
     # the server's own actors are clipped and the cut solids capped (remote pictures)
     sacrum = app.engine.view.actors["sacrum"].GetMapper()
     assert sacrum.GetNumberOfClippingPlanes() == 2
@@ -74,7 +80,7 @@ def test_the_panel_follows_the_timeline_and_keys_move_the_slab(app):
     assert s[Slab.SPEC].startswith("axial:z=")  # off the named level now
     s[Slab.ON] = False
     s.flush()
-    assert s[Slab.PLANES] is None and s[Slab.PANEL] == ""
+    assert s[Slab.PLANES] is None and s[Slab.PANEL] == "" and s[Slab.MESSAGE] is None
     assert app.engine.view.actors["sacrum"].GetMapper().GetNumberOfClippingPlanes() == 0
 
 

@@ -38,6 +38,11 @@ CAP_TOLERANCE_MM = 0.12  # cap outlines drop points this close to the line of th
 NEVER = 1.0e9
 DISC_SIDES = 48
 GHOST_OPACITY = 0.1
+# How caps, mass discs and ghosts look: SlabLayer draws with these, and a browser is sent them
+LOOK = {"capShade": CAP_SHADE, "capAmbient": 0.35, "capDiffuse": 0.7,
+        "discShade": 1.1, "discAmbient": 0.4, "discStep": 9 * CAP_STEP_MM,
+        "discSides": DISC_SIDES, "ghostOpacity": GHOST_OPACITY, "ghostDiffuse": 0.6,
+        "ghostAmbient": 0.4}
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,9 +225,9 @@ class SlabLayer:
                 ghost = vtk.vtkActor()
                 ghost.SetMapper(mapper)
                 ghost.GetProperty().SetColor(actor.GetProperty().GetColor())
-                ghost.GetProperty().SetOpacity(GHOST_OPACITY)
-                ghost.GetProperty().SetDiffuse(0.6)
-                ghost.GetProperty().SetAmbient(0.4)
+                ghost.GetProperty().SetOpacity(LOOK["ghostOpacity"])
+                ghost.GetProperty().SetDiffuse(LOOK["ghostDiffuse"])
+                ghost.GetProperty().SetAmbient(LOOK["ghostAmbient"])
                 ghost.SetPickable(False)
                 self.plotter.renderer.AddActor(ghost)
                 self.ghosts[nid] = ghost
@@ -246,10 +251,10 @@ class SlabLayer:
         actor = vtk.vtkActor()
         actor.SetMapper(mapper)
         prop = actor.GetProperty()
-        colour = np.asarray(node_actor.GetProperty().GetColor()) * CAP_SHADE
+        colour = np.asarray(node_actor.GetProperty().GetColor()) * LOOK["capShade"]
         prop.SetColor(*colour)
-        prop.SetAmbient(0.35)
-        prop.SetDiffuse(0.7)
+        prop.SetAmbient(LOOK["capAmbient"])
+        prop.SetDiffuse(LOOK["capDiffuse"])
         prop.SetSpecular(0.0)
         if cap.arrival is not None:
             src = node_actor.GetMapper()
@@ -303,7 +308,7 @@ class SlabLayer:
         r = float(np.sqrt(ms.radius ** 2 - d ** 2))
         plane = Plane.for_slab(slab.orientation, slab.axis, position)
         sign = -1.0 if face == "lower" else 1.0
-        centre = c - d * slab.normal + sign * 9 * CAP_STEP_MM * slab.normal
+        centre = c - d * slab.normal + sign * LOOK["discStep"] * slab.normal
         w = np.cross(plane.u, plane.v)
         m = np.eye(4)
         m[:3, 0], m[:3, 1], m[:3, 2] = plane.u * r, plane.v * r, w
@@ -343,8 +348,8 @@ def _disc_actor(mass_actor: Any) -> Any:
     actor = vtk.vtkActor()
     actor.SetMapper(mapper)
     src = mass_actor.GetProperty()
-    actor.GetProperty().SetColor(*(np.asarray(src.GetColor()) * 1.1).clip(0, 1))
-    actor.GetProperty().SetAmbient(0.4)
+    actor.GetProperty().SetColor(*(np.asarray(src.GetColor()) * LOOK["discShade"]).clip(0, 1))
+    actor.GetProperty().SetAmbient(LOOK["discAmbient"])
     actor.SetVisibility(False)
     return actor
 
@@ -540,18 +545,24 @@ def decode_cap(item: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return origin + uv[:, :1] * u + uv[:, 1:] * v, tri.astype(np.int64)
 
 
-def slab_message(slab: Slab, caps: list[Cap], panel_jpeg: bytes | None = None
-                 ) -> dict[str, Any]:
+def slab_message(slab: Slab, caps: list[Cap], panel_jpeg: bytes | None = None,
+                 ghosts: list[str] | None = None) -> dict[str, Any]:
     """Everything a browser needs after a slab move: the slab, its two clipping planes (a point
-    and the normal keeping the inside), the caps, and the panel picture if it changed."""
+    and the normal keeping the inside), the faces' in-plane axes (for the mass discs), the caps,
+    the structures drawn faint outside the slab (``ghosts``, for ``context=faint``), how
+    :class:`SlabLayer` draws them (``look``), and the panel picture if it changed."""
     import base64
 
     lo, hi = slab.bounds
     n = slab.normal
+    plane = Plane.for_slab(slab.orientation, slab.axis, slab.position)
     msg: dict[str, Any] = {
         "slab": slab.to_json(),
         "planes": [[*(n * lo).tolist(), *n.tolist()], [*(n * hi).tolist(), *(-n).tolist()]],
-        "caps": encode_caps(caps, slab)}
+        "axes": {"u": plane.u.tolist(), "v": plane.v.tolist(), "normal": n.tolist()},
+        "caps": encode_caps(caps, slab),
+        "ghosts": list(ghosts or []) if slab.context == "faint" else [],
+        "look": dict(LOOK)}
     if panel_jpeg is not None:
         msg["panel"] = "data:image/jpeg;base64," + base64.b64encode(panel_jpeg).decode("ascii")
     return msg

@@ -66,8 +66,8 @@ class Slab:
     FINDING: Final = "sl_finding"  # the finding the caption shows now, or None
     PANEL: Final = "sl_panel"  # the MR panel as a data: URL (JPEG), "" when off
     PLANES: Final = "sl_planes"  # [[x, y, z, nx, ny, nz] x 2] keeping the inside, or None
-    CLIP_IDS: Final = "sl_clip"  # vtk.js ids of the actors the planes clip (trame-vtk view)
-    MASS_CAPS: Final = "sl_mass"  # [[id, visible, row-major 3x4]]: discs capping cut masses
+    MESSAGE: Final = "sl_msg"  # the slab for the page's player (render.slab.slab_message, no
+    # panel: planes, caps, axes, ghosts, look), or None; the player moves mass discs itself
 
 
 class Timeline:

@@ -207,7 +207,7 @@ SERVER_ONLY: frozenset[str] = frozenset({
     Share.QUERY,
     Export.SIZES, Export.FPSS, Export.FORMATS, Export.JOB, Export.JOBS,
     Slab.MIN, Slab.MAX, Slab.SPEC, Slab.LABEL, Slab.PRESETS, Slab.FINDINGS, Slab.FINDING,
-    Slab.PANEL, Slab.PLANES, Slab.CLIP_IDS, Slab.MASS_CAPS,
+    Slab.PANEL, Slab.PLANES, Slab.MESSAGE,
 })
 SERVER_ONLY_PREFIXES: tuple[str, ...] = (Spread.HEAD, Spread.MASS)  # + i: per frame
 

@@ -1,11 +1,11 @@
 """The slab and the schematic MR panel in the viewer, and the imaging findings on its timeline.
 
 Server side, a :class:`~app.render.slab.SlabLayer` clips the engine's actors and caps the cuts
-(what remote images show). A browser rendering by itself gets the two planes as numbers
-(``sl_planes``) and the ids of the actors to clip (``sl_clip``); ``static/slab.js`` sets them on
-its vtk.js mappers. The cap actors reach it with the scene push, like any other actor, and the
-mass caps' matrices per frame (``sl_mass``), like the masses'. So both modes draw the same
-clipped and capped picture. The panel follows the slab and the timeline; it is redrawn only
+(what remote images show). The page's player gets the same slab as one compact message per move
+(``sl_msg``: :func:`~app.render.slab.slab_message` without the panel: the two planes, the caps
+the server cut, the faces' axes for the mass discs, which it places per frame itself);
+``static/slab.js`` hands it to ``player.setSlab``. So both modes draw the same clipped and
+capped picture. The panel follows the slab and the timeline; it is redrawn only
 when what it shows changes (the slab, or the involvement and masses at the current date).
 """
 
@@ -42,7 +42,7 @@ class SlabLogic:
         state.update({K.ON: False, K.ORIENT: "axial", K.POS: 0.0, K.THICK: DEFAULT_THICKNESS,
                       K.MIN: -100.0, K.MAX: 100.0, K.SPEC: "", K.LABEL: "", K.LABELS: True,
                       K.PRESETS: [], K.FINDINGS: [], K.FINDING: None, K.PANEL: "",
-                      K.PLANES: None, K.CLIP_IDS: [], K.MASS_CAPS: []})
+                      K.PLANES: None, K.MESSAGE: None})
         state.change(K.ON, K.ORIENT, K.POS, K.THICK)(self._on_slab)
         state.change(K.LABELS)(self._on_labels)
         state.change(Timeline.TIME)(self._on_time)
@@ -150,8 +150,7 @@ class SlabLogic:
             return
         state = self.app.engine.state_at(self.app.engine.time)
         if self.layer is not None:
-            self.layer.apply(state)
-            self.app.state[K.MASS_CAPS] = self._mass_caps()
+            self.layer.apply(state)  # the server's mass discs (players place their own)
         self._update_panel()
         self._show_finding(state)
         if self.app.remote:
@@ -193,7 +192,7 @@ class SlabLogic:
         if slab is None:
             if self.layer is not None:
                 self.layer.set(None)
-            s.update({K.PLANES: None, K.SPEC: "", K.LABEL: "", K.PANEL: "", K.MASS_CAPS: [],
+            s.update({K.PLANES: None, K.SPEC: "", K.LABEL: "", K.PANEL: "", K.MESSAGE: None,
                       K.FINDING: None})
             self._panel_key = None
             self._refresh()
@@ -202,43 +201,28 @@ class SlabLogic:
             from app.render.slab import SlabLayer
 
             self.layer = SlabLayer(engine.view, engine.layer)
-        self.layer.set(slab)
+        caps = self.layer.set(slab)
         self.layer.apply(engine.state_at(engine.time))
         lo, hi = slab.bounds
         n = slab.normal
         s.update({
             K.PLANES: [[*(round(float(v), ROUND) for v in n * lo), *n.tolist()],
                        [*(round(float(v), ROUND) for v in n * hi), *(-n).tolist()]],
-            K.SPEC: slab.spec(), K.LABEL: slab.describe(), K.CLIP_IDS: self._clip_ids(),
-            K.MASS_CAPS: self._mass_caps()})
+            K.SPEC: slab.spec(), K.LABEL: slab.describe(),
+            K.MESSAGE: self._message(slab, caps)})
         self._update_panel()
         self._refresh()
 
     def _refresh(self) -> None:
-        if self.app.remote:
-            self.app.redraw()
-        else:
-            self.app.push_scene()  # the caps travel as actors; the planes as numbers
+        self.app.redraw()  # remote images; players follow sl_msg
 
-    def _clip_ids(self) -> list[str]:
-        from trame_vtk.modules.vtk.serializers.utils import reference_id
+    def _message(self, slab: Slab, caps: list[Any]) -> dict[str, Any]:
+        """The slab for the page's player: the caps the server just cut (no second cut), and
+        for ``context=faint`` the solids the server ghosts."""
+        from app.render.slab import slab_message
 
-        if self.layer is None:
-            return []
-        return [reference_id(a) for a in self.layer._clip_targets()]
-
-    def _mass_caps(self) -> list[list[Any]]:
-        from trame_vtk.modules.vtk.serializers.utils import reference_id
-
-        out = []
-        if self.layer is None:
-            return out
-        for actor in self.layer.mass_caps.values():
-            m = actor.GetUserMatrix()
-            rows = [round(m.GetElement(i, j), ROUND) for i in range(3) for j in range(4)] \
-                if m is not None else [0.0] * 12
-            out.append([reference_id(actor), 1 if actor.GetVisibility() else 0, *rows])
-        return out
+        ghosts = list(self.layer.ghosts) if self.layer is not None else []
+        return slab_message(slab, caps, ghosts=ghosts)
 
     # -- the panel and the caption ---------------------------------------------------------
     def _update_panel(self) -> None:

@@ -43,6 +43,18 @@
  *                                   null or a missing field: the bundle's own (the page
  *                                   `serve` shows sets the structure panel's looks so)
  *   player.setLabels(on)            labels on key structures
+ *   player.setSlab(message | null)  a slab through the scene (null: the whole scene again).
+ *                                   message: app.render.slab.slab_message's JSON, {planes:
+ *                                   [[x, y, z, nx, ny, nz] x 2] (a point and the normal
+ *                                   keeping the inside), axes: {u, v, normal}, caps: [{node,
+ *                                   face, origin, u, v, scale, uv, tri, index, arrival?}]
+ *                                   (base64), ghosts: [node ids drawn faint outside],
+ *                                   look: {capShade, ...}}. Both planes clip every surface;
+ *                                   caps close cut solids (a nerve's cap coloured by arrival
+ *                                   through the nerve's own table), discs cap cut masses
+ *                                   (moved per frame by matrix only). Returns
+ *                                   {clipped: mappers clipped, caps: caps drawn}
+ *   player.getSlab()                the message shown, or null
  *   player.on(event, cb)            returns an unsubscribe function. Events:
  *       'time'   (state)           every time shown (playing or seeking)
  *       'stage'  (index, state)    the stage changed
@@ -60,6 +72,7 @@ import vtkDataArray from "@kitware/vtk.js/Common/Core/DataArray";
 import vtkLookupTable from "@kitware/vtk.js/Common/Core/LookupTable";
 import vtkCellArray from "@kitware/vtk.js/Common/Core/CellArray";
 import vtkPolyData from "@kitware/vtk.js/Common/DataModel/PolyData";
+import vtkPlane from "@kitware/vtk.js/Common/DataModel/Plane";
 import vtkActor from "@kitware/vtk.js/Rendering/Core/Actor";
 import vtkMapper from "@kitware/vtk.js/Rendering/Core/Mapper";
 import vtkLight from "@kitware/vtk.js/Rendering/Core/Light";
@@ -300,6 +313,7 @@ export function createPlayer(container, bundle, options = {}) {
       a.setVisibility(m.visible);
       a.setUserMatrix(colMajor(m.matrix));
     }
+    placeDiscs(state);
   }
 
   function showTime(t) {
@@ -344,6 +358,7 @@ export function createPlayer(container, bundle, options = {}) {
   }
   function refreshVisibility() {
     nodeActors.forEach((id) => actors[id].setVisibility(effective(id)));
+    slabLooks();
     schedule();
   }
 
@@ -404,6 +419,218 @@ export function createPlayer(container, bundle, options = {}) {
       el.style.left = `${x.toFixed(1)}px`;
       el.style.top = `${y.toFixed(1)}px`;
     });
+  }
+
+  // -- slab: two clipping planes on every mapper, caps, mass discs, faint context ------------
+  // Geometry is built per slab move only; per frame the discs move by matrix (placeDiscs).
+  const slabPlanes = [vtkPlane.newInstance(), vtkPlane.newInstance()];
+  let slab = null; // the message shown
+  let clipped = []; // mappers carrying the planes
+  let caps = []; // {node, actor}
+  const ghosts = {}; // node id -> actor (the whole surface, unclipped, faint)
+  const discs = {}; // mass id -> [lower, upper] actors (a unit disc)
+  const specOf = {};
+  H.actors.forEach((a) => {
+    specOf[a.id] = a;
+  });
+
+  function bytesOf(b64) {
+    const s = atob(b64);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out.buffer;
+  }
+
+  function capActor(item, look) {
+    const uv = new Int16Array(bytesOf(item.uv));
+    const tri = item.index === "uint32" ? new Uint32Array(bytesOf(item.tri))
+      : new Uint16Array(bytesOf(item.tri));
+    const n = uv.length / 2;
+    const pts = new Float32Array(3 * n);
+    const [o, u, v, k] = [item.origin, item.u, item.v, 1 / item.scale];
+    for (let i = 0; i < n; i++) {
+      const a = uv[2 * i] * k;
+      const b = uv[2 * i + 1] * k;
+      for (let j = 0; j < 3; j++) pts[3 * i + j] = o[j] + a * u[j] + b * v[j];
+    }
+    const m = tri.length / 3;
+    const cells = new Uint32Array(4 * m);
+    for (let i = 0; i < m; i++) {
+      cells[4 * i] = 3;
+      cells[4 * i + 1] = tri[3 * i];
+      cells[4 * i + 2] = tri[3 * i + 1];
+      cells[4 * i + 3] = tri[3 * i + 2];
+    }
+    const pd = vtkPolyData.newInstance();
+    pd.getPoints().setData(pts, 3);
+    pd.setPolys(vtkCellArray.newInstance({ values: cells }));
+    const mapper = vtkMapper.newInstance();
+    const spec = specOf[item.node];
+    if (item.arrival && spec && spec.arrival) {
+      // a cut nerve shows the spread as its surface does: the same table, the same range
+      pd.getPointData().addArray(vtkDataArray.newInstance({
+        name: "arrival", numberOfComponents: 1, values: new Float32Array(bytesOf(item.arrival)) }));
+      mapper.setLookupTable(luts[spec.lut]);
+      mapper.setUseLookupTableScalarRange(true);
+      mapper.setScalarModeToUsePointFieldData();
+      mapper.setColorByArrayName("arrival");
+      mapper.setColorModeToMapScalars();
+      mapper.setInterpolateScalarsBeforeMapping(true);
+      mapper.setScalarVisibility(true);
+    } else {
+      mapper.setScalarVisibility(false);
+    }
+    mapper.setInputData(pd);
+    const actor = vtkActor.newInstance();
+    actor.setMapper(mapper);
+    const p = actor.getProperty();
+    p.setAmbient(look.capAmbient);
+    p.setDiffuse(look.capDiffuse);
+    p.setSpecular(0);
+    return actor;
+  }
+
+  function unitDisc(sides) {
+    const pts = new Float32Array(3 * (sides + 1));
+    const cells = new Uint32Array(4 * sides);
+    for (let i = 0; i < sides; i++) {
+      const t = (2 * Math.PI * i) / sides;
+      pts[3 * (i + 1)] = Math.cos(t);
+      pts[3 * (i + 1) + 1] = Math.sin(t);
+      cells.set([3, 0, 1 + i, 1 + ((i + 1) % sides)], 4 * i);
+    }
+    const pd = vtkPolyData.newInstance();
+    pd.getPoints().setData(pts, 3);
+    pd.setPolys(vtkCellArray.newInstance({ values: cells }));
+    return pd;
+  }
+
+  /** Caps and ghosts take their structure's visibility, colour and opacity (after a look). */
+  function slabLooks() {
+    if (!slab) return;
+    const look = slab.look;
+    caps.forEach(({ node, actor }) => {
+      const src = actors[node];
+      actor.setVisibility(!!src && src.getVisibility());
+      if (!src) return;
+      const sp = src.getProperty();
+      actor.getProperty().setColor(...sp.getColor().map((c) => c * look.capShade));
+      actor.getProperty().setOpacity(sp.getOpacity());
+    });
+    Object.entries(ghosts).forEach(([id, g]) => {
+      const on = slab.ghosts.includes(id) && actors[id].getVisibility();
+      g.setVisibility(on);
+      g.getProperty().setColor(...actors[id].getProperty().getColor());
+    });
+  }
+
+  /** Discs where the slab's faces cut a mass (per frame: a matrix each, as SlabLayer.apply). */
+  function placeDiscs(state) {
+    if (!slab || !H.timeline) {
+      Object.values(discs).forEach((pair) => pair.forEach((d) => d.setVisibility(false)));
+      return;
+    }
+    const { u, v, normal } = slab.axes;
+    const w = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+    const axis = normal.findIndex((x) => Math.abs(x) > 0.5);
+    const faces = [slab.planes[0][axis], slab.planes[1][axis]];
+    H.timeline.masses.forEach((m) => {
+      const pair = discs[m.id];
+      const ms = state && state.masses[m.id];
+      if (!pair) return;
+      pair.forEach((disc, i) => {
+        const d = m.center[axis] - faces[i];
+        if (!ms || !ms.visible || Math.abs(d) >= ms.radius) {
+          disc.setVisibility(false);
+          return;
+        }
+        const r = Math.sqrt(ms.radius * ms.radius - d * d);
+        const sign = i === 0 ? -1 : 1;
+        const c = m.center.map((x, k) => x - d * normal[k] + sign * slab.look.discStep * normal[k]);
+        disc.setUserMatrix(colMajor([u[0] * r, v[0] * r, w[0], c[0], u[1] * r, v[1] * r, w[1], c[1],
+          u[2] * r, v[2] * r, w[2], c[2], 0, 0, 0, 1]));
+        disc.setVisibility(true);
+      });
+    });
+  }
+
+  function setSlab(message) {
+    caps.forEach(({ actor }) => {
+      base.removeActor(actor);
+      actor.getMapper().delete();
+      actor.delete();
+    });
+    caps = [];
+    if (!message) {
+      clipped.forEach((m) => slabPlanes.forEach((p) => m.removeClippingPlane(p)));
+      clipped = [];
+      slab = null;
+      Object.values(ghosts).forEach((g) => g.setVisibility(false));
+      placeDiscs(null);
+      schedule();
+      return { clipped: 0, caps: 0 };
+    }
+    slab = message;
+    slab.ghosts = slab.ghosts || [];
+    const look = slab.look;
+    message.planes.forEach((p, i) => {
+      slabPlanes[i].setOrigin(p[0], p[1], p[2]);
+      slabPlanes[i].setNormal(p[3], p[4], p[5]);
+    });
+    if (!clipped.length) {
+      Object.values(actors).forEach((a) => {
+        const m = a.getMapper();
+        slabPlanes.forEach((p) => m.addClippingPlane(p));
+        clipped.push(m);
+      });
+    }
+    clipped.forEach((m) => m.modified());
+    message.caps.forEach((item) => {
+      if (!actors[item.node]) return;
+      const actor = capActor(item, look);
+      base.addActor(actor);
+      caps.push({ node: item.node, actor });
+    });
+    slab.ghosts.forEach((id) => {
+      const spec = specOf[id];
+      if (ghosts[id] || !spec) return;
+      const mapper = vtkMapper.newInstance();
+      mapper.setInputData(geoms[spec.geom]);
+      mapper.setScalarVisibility(false);
+      const g = vtkActor.newInstance();
+      g.setMapper(mapper);
+      const p = g.getProperty();
+      p.setOpacity(look.ghostOpacity);
+      p.setDiffuse(look.ghostDiffuse);
+      p.setAmbient(look.ghostAmbient);
+      base.addActor(g);
+      ghosts[id] = g;
+    });
+    if (H.timeline) {
+      let disc = null;
+      H.timeline.masses.forEach((m) => {
+        const mass = actors[`mass:${m.id}`];
+        if (discs[m.id] || !mass) return;
+        disc = disc || unitDisc(look.discSides);
+        const colour = mass.getProperty().getColor().map((c) => Math.min(1, c * look.discShade));
+        discs[m.id] = [0, 1].map(() => {
+          const mapper = vtkMapper.newInstance();
+          mapper.setInputData(disc);
+          mapper.setScalarVisibility(false);
+          const a = vtkActor.newInstance();
+          a.setMapper(mapper);
+          a.getProperty().setColor(...colour);
+          a.getProperty().setAmbient(look.discAmbient);
+          a.setVisibility(false);
+          top.addActor(a);
+          return a;
+        });
+      });
+    }
+    slabLooks();
+    placeDiscs(current);
+    schedule();
+    return { clipped: clipped.length, caps: caps.length };
   }
 
   // -- drawing -------------------------------------------------------------------------------
@@ -600,6 +827,7 @@ export function createPlayer(container, bundle, options = {}) {
         ? Math.min(1, Math.max(0, Number(look.opacity))) : spec.prop.opacity;
       p.setOpacity(opacity);
       p.setColor(...(look && look.color ? look.color : spec.prop.color));
+      slabLooks();
       schedule();
     },
     shown: (id) => effective(id),
@@ -611,6 +839,8 @@ export function createPlayer(container, bundle, options = {}) {
       emit("labels", labelsOn);
     },
     getLabels: () => labelsOn,
+    setSlab,
+    getSlab: () => slab,
     on(name, cb) {
       (listeners[name] = listeners[name] || []).push(cb);
       return () => {

@@ -229,6 +229,7 @@
     applyLooks();
     applyTime();
     showNow(p.state(), false);
+    window.dispatchEvent(new CustomEvent("ps-player", { detail: p })); // slab.js and the like
     await p.ready;
     if (old) {
       const oldSlot = old.canvas().closest(".ps-player-slot");
