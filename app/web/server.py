@@ -93,6 +93,9 @@ def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
     app = ViewerApp(server, scene, export_dir=export_dir, build_later=build_later)
     if export_limit is not None:
         app.export.jobs.max_bytes = export_limit
+    from app.web.census import add_route
+
+    add_route(app)  # GET /__census: counts for long-session checks, read-only
     return server, app
 
 
