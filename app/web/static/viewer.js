@@ -182,11 +182,13 @@
   });
 
   let loading = null;
+  let attempt = 0; // each ask for a bundle; a later ask makes the earlier one stand down
   let firstCamera = null;
   /** Load the bundle the server names and show it (the old player stays until then). */
   async function loadBundle(b) {
     if (!b || !b.url || (P.bundle && P.bundle.url === b.url) || loading === b.url) return;
     loading = b.url;
+    const mine = ++attempt;
     mark("bundleAsked");
     const old = P.player;
     // the server's camera for a first player (fetched meanwhile); a new scenario keeps the view
@@ -200,11 +202,11 @@
       setTimeout(() => loadBundle(get(N.View.BUNDLE)), 1000);
       return;
     }
-    if (loading !== b.url) return; // another scenario was asked for meanwhile
+    if (loading !== b.url || mine !== attempt) return; // asked again meanwhile
     mark("bundleIn");
     await until(() => document.getElementById(N.Refs.PLAYER));
     const camera = old ? old.getCamera() : await firstCamera;
-    if (loading !== b.url) return;
+    if (loading !== b.url || mine !== attempt) return;
     const slot = slotFor();
     const t = timeNow();
     const p = PS().createPlayer(slot, bundle, {
@@ -355,6 +357,20 @@
     };
   }
 
+  /** A page that has waited too long for its first picture asks for its scene again: a
+   * bundle request that never answered, or a bundle named while the page was connecting,
+   * must not leave it blank (benchmarks/soak.py --loads counts pages that drew). */
+  function watchFirstPicture() {
+    setTimeout(() => {
+      if (P.sceneReady) return;
+      P.askedAgain = (P.askedAgain || 0) + 1;
+      mark("askedAgain");
+      loading = null;
+      loadBundle(get(N.View.BUNDLE));
+      watchFirstPicture();
+    }, window.PS_ASK_AGAIN_MS || 15000);
+  }
+
   function start() {
     if (!window.PS_NAMES || !PS()) {
       setTimeout(start, 20);
@@ -366,6 +382,7 @@
       return;
     }
     mark("connected");
+    watchFirstPicture();
     const st = T().state;
     // the bundle first: it loads while the page's controls are still being mounted
     st.watch([N.View.BUNDLE], (b) => loadBundle(b));
