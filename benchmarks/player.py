@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CHROMIUM = os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-background-networking"]
@@ -59,13 +60,46 @@ def offline_first_frame(pw, url: str, gl: list[str]) -> tuple[float, dict, float
         browser.close()
 
 
+class Serve:
+    """A `pelvic-spread serve` started now, and the address it printed."""
+
+    URL_RE = re.compile(r"Serving .* at (http://\S+)")
+
+    def __init__(self, args: list[str]):
+        self.t0 = time.time()
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        self.url = ""
+        found = threading.Event()
+
+        def read() -> None:
+            for line in self.proc.stdout:  # type: ignore[union-attr]
+                m = self.URL_RE.search(line)
+                if m and not self.url:
+                    self.url = m.group(1)
+                    found.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not found.wait(300):
+            self.stop()
+            raise RuntimeError(f"{' '.join(args)} printed no address")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 class ServePages:
     """One fresh `serve`: the first frame of a browser already open when it starts, then
     pages opened on it once its scene is built."""
 
     def __init__(self, pw, scene: list[str]):
-        from viewer import Serve
-
         self.pw = pw
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         self.serve = Serve([sys.executable, "-m", "app", "serve", "--port", "0", *scene])
