@@ -160,11 +160,6 @@ export function createPlayer(container, bundle, options = {}) {
   const listeners = {};
   const emit = (name, ...args) => (listeners[name] || []).forEach((cb) => cb(...args));
 
-  const probe = document.createElement("canvas").getContext("webgl2");
-  if (!probe) throw new Error("this browser offers no WebGL 2, which the 3D view needs");
-  const lose = probe.getExtension("WEBGL_lose_context");
-  if (lose) lose.loseContext();
-
   // -- DOM ---------------------------------------------------------------------------------
   container.classList.add("psp-root");
   const canvasBox = document.createElement("div");
@@ -183,8 +178,11 @@ export function createPlayer(container, bundle, options = {}) {
   // order-independent pass (a float framebuffer, extra shaders): a faster first frame.
   const make3D = glWindow.get3DContext;
   glWindow.get3DContext = (opts) => {
+    // the canvas hands vtk.js this same context; without one, say why (not a TypeError)
+    if (!glWindow.getCanvas().getContext("webgl2", opts)) {
+      throw new Error("this browser offers no WebGL 2, which the 3D view needs");
+    }
     const gl = make3D(opts);
-    if (!gl) return gl;
     const hidden = /^EXT_color_buffer(_half)?_float$/;
     return new Proxy(gl, {
       get(target, key) {
