@@ -32,11 +32,13 @@ def parse_day(value: object) -> float:
         value = value.date()
     if isinstance(value, _dt.date):
         return float(value.toordinal())
-    if not isinstance(value, str):
-        raise SpreadTimeError(f"expected {DATE_FORMS}, got {value!r}")
+    if not isinstance(value, str):  # (a list's repr could be huge: an alias bomb)
+        shown = type(value).__name__ if isinstance(value, (list, dict)) else repr(value)
+        raise SpreadTimeError(f"expected {DATE_FORMS}, got {shown}")
     m = DATE_RE.match(value.strip())
     if not m:
-        raise SpreadTimeError(f"expected {DATE_FORMS}, got '{value}'")
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise SpreadTimeError(f"expected {DATE_FORMS}, got '{shown}'")
     year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
     try:
         return float(_dt.date(year, month, day).toordinal())

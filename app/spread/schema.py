@@ -76,7 +76,7 @@ import numpy as np
 
 from app.model.scene import Scene
 from app.model.slab import SlabError, parse_slab
-from app.model.yamlio import Field, Invalid
+from app.model.yamlio import Field, Invalid, describe
 from app.spread.calendar import DATE_FORMS, Keyframes, SpreadTimeError, format_day, parse_day
 from app.spread.easing import EASINGS
 from app.spread.model import (
@@ -222,7 +222,12 @@ class _Context:
 
 
 def _show(value: Any) -> str:
-    return f"'{value}'" if isinstance(value, str) else repr(value)
+    """A value in a message, short whatever it is (an alias bomb's repr is gigabytes)."""
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 60 else f"'{value[:57]}...'"
+    if isinstance(value, (list, dict)):
+        return describe(value)
+    return repr(value)
 
 
 def _legend(scenario: Field, routes: list[Route]) -> tuple[LegendEntry, ...]:
