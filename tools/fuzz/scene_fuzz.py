@@ -340,55 +340,10 @@ def run(cases: int, seed: int, keep: Path | None = None, quiet: bool = False) ->
                 os.symlink(ROOT / extra, workdir / extra)
         results: list[dict[str, Any]] = []
         t0 = time.monotonic()
-        round_seed = seed
-        while len(results) < cases:
-            left = cases - len(results)
-            errlog = open(workdir / "worker.err", "w+")  # noqa: SIM115 (read back below)
-            proc = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--worker", "--cases", str(left),
-                 "--seed", str(round_seed), "--workdir", str(workdir)],
-                cwd=ROOT, stdout=subprocess.PIPE, stderr=errlog, text=True)
-            round_seed += 1
-            current: dict[str, Any] | None = None
-            assert proc.stdout is not None
-            import selectors
-
-            sel = selectors.DefaultSelector()
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            buf = ""
-            hung = False
-            while True:
-                if not sel.select(HARD_KILL_S if current else 300):
-                    hung = True
-                    break
-                chunk = proc.stdout.readline()
-                if not chunk:
-                    break
-                buf = chunk
-                doc = json.loads(buf)
-                if "start" in doc:
-                    current = doc
-                    continue
-                current = None
-                results.append(doc)
-                if not quiet and len(results) % 500 == 0:
-                    print(f"  {len(results)} cases, {time.monotonic() - t0:.0f} s", flush=True)
-            if hung:
-                proc.kill()
-                results.append({"outcome": "hung (killed)",
-                                "kind": current["start"] if current else "(making a case)",
-                                "seconds": HARD_KILL_S, "peak_mb": 0.0, "message": ""})
-            proc.wait()
-            sel.close()
-            if not hung and proc.returncode != 0:
-                errlog.seek(0)
-                err = errlog.read()
-                results.append({"outcome": f"worker died ({proc.returncode})",
-                                "kind": current["start"] if current else "?",
-                                "seconds": 0.0, "peak_mb": 0.0, "message": err[-300:]})
-            errlog.close()
-            if not hung and proc.returncode == 0 and len(results) < cases:
-                continue  # Hypothesis stopped early (saw all it could): another seed
+        try:
+            _rounds(cases, seed, workdir, results, t0, quiet)
+        except KeyboardInterrupt:  # Ctrl-C: the figures of the cases done so far
+            print(f"  interrupted after {len(results)} cases", flush=True)
         failures = [r for r in results if r["outcome"] != "ok"]
         if keep is not None and failures:
             keep.mkdir(parents=True, exist_ok=True)
@@ -398,6 +353,63 @@ def run(cases: int, seed: int, keep: Path | None = None, quiet: bool = False) ->
                     r["kept"] = str(keep / Path(r["kept"]).name)
             (keep / "failures.json").write_text(json.dumps(failures, indent=1))
         return summarise(results, time.monotonic() - t0)
+
+
+def _rounds(cases: int, seed: int, workdir: Path, results: list[dict[str, Any]], t0: float,
+            quiet: bool) -> None:
+    """Workers until ``cases`` are done (a killed or finished worker is followed by another)."""
+    round_seed = seed
+    while len(results) < cases:
+        left = cases - len(results)
+        errlog = open(workdir / "worker.err", "w+")  # noqa: SIM115 (read back below)
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", "--cases", str(left),
+             "--seed", str(round_seed), "--workdir", str(workdir)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=errlog, text=True)
+        round_seed += 1
+        current: dict[str, Any] | None = None
+        assert proc.stdout is not None
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        hung = False
+        try:
+            while True:
+                if not sel.select(HARD_KILL_S if current else 300):
+                    hung = True
+                    break
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                doc = json.loads(line)
+                if "start" in doc:
+                    current = doc
+                    continue
+                current = None
+                results.append(doc)
+                if not quiet and len(results) % 500 == 0:
+                    print(f"  {len(results)} cases, {time.monotonic() - t0:.0f} s", flush=True)
+        except KeyboardInterrupt:
+            proc.kill()
+            proc.wait()
+            raise
+        if hung:
+            proc.kill()
+            results.append({"outcome": "hung (killed)",
+                            "kind": current["start"] if current else "(making a case)",
+                            "seconds": HARD_KILL_S, "peak_mb": 0.0, "message": ""})
+        proc.wait()
+        sel.close()
+        if not hung and proc.returncode != 0:
+            errlog.seek(0)
+            err = errlog.read()
+            results.append({"outcome": f"worker died ({proc.returncode})",
+                            "kind": current["start"] if current else "?",
+                            "seconds": 0.0, "peak_mb": 0.0, "message": err[-300:]})
+        errlog.close()
+        if not hung and proc.returncode == 0 and len(results) < cases:
+            continue  # Hypothesis stopped early (saw all it could): another seed
 
 
 def summarise(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:

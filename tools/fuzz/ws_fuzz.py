@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import os
 import random
@@ -33,6 +34,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
 from wsclient import WslinkClient, chunk  # noqa: E402
 
 from app.web import rules  # noqa: E402
@@ -180,6 +182,8 @@ async def send(client: WslinkClient, msg: Message, timeout: float = 2.0) -> None
             await client.ws.send_str(msg[1])
     except TimeoutError:
         pass  # dropped messages get no answer
+    except (ConnectionError, aiohttp.ClientError):
+        pass  # the server closed this connection (a message over wslink's size): reconnect
 
 
 class StateView(dict):
@@ -211,6 +215,7 @@ async def attack(url: str, messages: list[Message] | Iterator[Message],
                  reconnect_every: int = 500) -> dict[str, Any]:
     """Send ``messages`` from a rogue client; return counts and timing."""
     sent = 0
+    closed_by_server = 0
     t0 = time.monotonic()
     worst = 0.0
     rogue = await WslinkClient.connect(url).open()
@@ -221,13 +226,14 @@ async def attack(url: str, messages: list[Message] | Iterator[Message],
             worst = max(worst, time.monotonic() - t)
             sent += 1
             if rogue.ws.closed or (reconnect_every and sent % reconnect_every == 0):
+                closed_by_server += rogue.ws.closed
                 await rogue.close()
                 rogue = await WslinkClient.connect(url).open()
         alive = isinstance(await rogue.call("trame.state.get", []), dict)
     finally:
         await rogue.close()
     return {"sent": sent, "seconds": time.monotonic() - t0, "slowest_answer_s": worst,
-            "rogue_still_served": alive}
+            "rogue_still_served": alive, "closed_by_server": closed_by_server}
 
 
 # -- a server and a page, for the standalone run -------------------------------------------------
@@ -301,7 +307,9 @@ async def _run(server: Server, args: argparse.Namespace) -> int:
     before = dict(watcher.state)
     if page is not None:
         await loop.run_in_executor(pool, page.start)
-    messages = list(MALFORMED) + list(random_messages(args.seed, args.messages, view))
+    # made as they are sent: making thousands first would block the loop, and the watcher,
+    # that cannot answer the server's heartbeat meanwhile, would be disconnected
+    messages = itertools.chain(MALFORMED, random_messages(args.seed, args.messages, view))
     done = asyncio.Event()
 
     async def sample() -> None:
@@ -326,7 +334,9 @@ async def _run(server: Server, args: argparse.Namespace) -> int:
     await watcher.close()
     refused = sum(1 for line in server.lines if "refused from page" in line)
     print(f"messages sent: {result['sent']} (20 malformed + {args.messages} random) in "
-          f"{result['seconds']:.1f} s; slowest answer {result['slowest_answer_s'] * 1000:.0f} ms")
+          f"{result['seconds']:.1f} s; slowest answer {result['slowest_answer_s'] * 1000:.0f} ms;"
+          f" connections the server closed (messages over its size limit): "
+          f"{result['closed_by_server']}")
     print(f"server log: {refused} refusal lines (the first 20 per connection, then counts), "
           f"{len(server.tracebacks())} tracebacks")
     print(f"watching page: {len(watcher.published)} updates received, {len(leaks)} refused "
