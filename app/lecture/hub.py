@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pelvic_spread.lecture")
 REFUSED = "only the presenter's page can change this lecture"
+ANCHOR_KEY = getattr(Timeline, "ANCHOR", None)  # {time, wall (ms), speed} while playing
 # what any page may still ask (nothing it changes): the server's camera when its scene arrives
 FOLLOWER_TRIGGERS = frozenset({Trigger.CAM_CURRENT})
 
@@ -68,6 +69,8 @@ class LectureHub:
         app.guard.lecture = self
         s = app.state
         s.change(Timeline.PLAYING, Timeline.SPEED)(lambda **_: self.mark("time"))
+        if ANCHOR_KEY:  # the server's own play anchor, where the timeline publishes one
+            s.change(ANCHOR_KEY)(lambda **_: self.mark("time"))
         s.change(Timeline.TIME)(self._on_time)
         s.change(App.SCENARIO)(lambda **_: self.mark("scenario"))
         s.change(View.CAMERA, View.CAMERA_GOTO)(lambda **_: self.mark("camera"))
@@ -171,6 +174,9 @@ class LectureHub:
                                "stage": stage if isinstance(stage, int) else -1}
         if playing:
             t0, wall = self._anchor_wall()
+            published = self.app.state[ANCHOR_KEY] if ANCHOR_KEY else None
+            if isinstance(published, dict) and isinstance(published.get("speed"), (int, float)):
+                out["speed"] = float(published["speed"])  # the speed the anchor runs at
             out.update(anchorTime=t0, anchorWall=wall, time=t0)
         else:
             t = s[Timeline.TIME]
@@ -179,8 +185,12 @@ class LectureHub:
         return out
 
     def _anchor_wall(self) -> tuple[float, float]:
-        """The server's playback anchor (animation time, monotonic clock) on the wall clock
-        followers are told (milliseconds); the same anchor always gives the same number."""
+        """The server's playback anchor: (animation time, wall clock in milliseconds), as
+        the timeline publishes it, else from its (animation time, monotonic clock) pair;
+        the same anchor always gives the same number."""
+        published = self.app.state[ANCHOR_KEY] if ANCHOR_KEY else None
+        if isinstance(published, dict) and "time" in published and "wall" in published:
+            return float(published["time"]), float(published["wall"])
         anchor = tuple(getattr(self.app.timeline, "_anchor", (0.0, time.monotonic())))
         if self._anchor_seen is not None and self._anchor_seen[0] == anchor:
             return float(anchor[0]), self._anchor_seen[1]

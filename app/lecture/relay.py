@@ -302,15 +302,25 @@ def serve_relay(url: str, host: str = "127.0.0.1", port: int = 8090,
     relay = Relay(url, channel)
     base = url_for(host, port)
 
-    async def announce(_app: web.Application) -> None:
-        print(f"Relaying {relay.channel} from {url} to followers at {base}follow", flush=True)
+    async def run() -> None:
+        import signal
 
-    app = relay.web_app()
-    app.on_startup.append(announce)
+        runner = web.AppRunner(relay.web_app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        # only now is it listening: say where
+        print(f"Relaying {relay.channel} from {url} to followers at {base}follow", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
     try:
-        web.run_app(app, host=host, port=port, print=None, access_log=None,
-                    handle_signals=True)
+        asyncio.run(run())
     finally:
         relay.close()
     return 0
-

@@ -131,7 +131,9 @@ def serve(scene_arg: str | None, host: str = "127.0.0.1", port: int = 8080,
         if hub is not None:
             presenter, followers = hub.addresses(url_for(host, real))
             print(f"Presenter (keep this address to yourself): {presenter}\n"
-                  f"Followers: {followers}", flush=True)
+                  f"Followers: {followers}\n"
+                  f"Follower files (static; any web server can serve them): "
+                  f"{hub.assets.root}", flush=True)
 
     server.controller.on_server_ready.add(announce)
     argv = sys.argv

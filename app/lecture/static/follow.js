@@ -57,7 +57,7 @@
     const rtt = now - m.c;
     if (!(rtt >= 0)) return;
     F.samples.push({ rtt, offset: m.s - (m.c + now) / 2 });
-    if (F.samples.length > 8) F.samples.shift();
+    if (F.samples.length > 16) F.samples.shift();
     const best = F.samples.reduce((a, b) => (b.rtt < a.rtt ? b : a));
     const moved = Math.abs(best.offset - F.offset) > 2;
     F.offset = best.offset;
@@ -79,6 +79,9 @@
     if (F.ws && F.ws.readyState === WebSocket.OPEN) F.ws.send(JSON.stringify(obj));
   }
   const ping = () => send({ t: "ping", c: Date.now() });
+  /** A few pings over the next seconds: one of them will find the page and the network
+   * quiet (a page that is busy loading answers late, which skews half the round trip). */
+  const pingBurst = () => [0, 150, 400, 1000, 2500, 5000].forEach((ms) => setTimeout(ping, ms));
   function connect() {
     let ws;
     try {
@@ -94,10 +97,9 @@
       F.connected = true;
       F.joins += 1;
       F.samples = [];
-      ping();
-      [100, 250, 500, 1000].forEach((ms) => setTimeout(ping, ms));
+      pingBurst();
       clearInterval(pinger);
-      pinger = setInterval(ping, 15000);
+      pinger = setInterval(ping, 10000);
       showStatus();
     };
     ws.onmessage = (e) => {
@@ -127,7 +129,8 @@
   /** For tests and for a page that knows its network changed: drop and rejoin now. */
   F.reconnect = () => {
     backoff = 50;
-    if (F.ws) F.ws.close();
+    if (F.ws && F.ws.readyState <= WebSocket.OPEN) F.ws.close();
+    else connect();
   };
 
   function handle(m) {
@@ -230,6 +233,7 @@
     }
     if (loading !== url) return; // another scenario came meanwhile
     if (F.player) {
+      document.body.appendChild(bar);
       F.player.destroy();
       listeners.forEach(([target, type, fn, opts]) => target.removeEventListener(type, fn, opts));
       listeners = [];
@@ -254,6 +258,11 @@
       });
     }
     root.classList.add("psf-follower");
+    const head = root.querySelector(".psp-bar");
+    if (head) {
+      bar.classList.add("psf-inline"); // in the page's own header from now on
+      head.appendChild(bar);
+    }
     root.querySelectorAll(".psp-controls button, .psp-controls select, .psp-range")
       .forEach((el) => {
         el.disabled = true;
@@ -267,6 +276,7 @@
     loading = null;
     await player.ready;
     apply(null, false);
+    pingBurst(); // now that the page is idle: a better clock offset
     F.ready = true;
     document.body.classList.add("psf-ready");
   }
