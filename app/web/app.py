@@ -23,8 +23,8 @@ from app.web.camera_logic import CameraLogic
 from app.web.engine import ViewerEngine, hex_color
 from app.web.export_logic import ExportLogic
 from app.web.guard import StateGuard
+from app.web.keys import REMOTE_REF, Timeline, Trigger, View
 from app.web.keys import App as K
-from app.web.keys import Timeline, Trigger, View
 from app.web.share_logic import ShareLogic
 from app.web.slab_logic import SlabLogic
 from app.web.structure_logic import StructureLogic
@@ -111,8 +111,8 @@ class ViewerApp:
         from app.web.ui import build_ui
 
         build_ui(self)
-        interactor = self.engine.render_window.GetInteractor()
-        interactor.AddObserver("EndInteractionEvent", self._on_remote_moved)
+        if self.loaded:
+            self._attach_remote()
 
     def _scene_path(self) -> Path:
         s = self._scene_arg
@@ -134,6 +134,7 @@ class ViewerApp:
             return
         with self.state:
             self.loaded = True
+            self._attach_remote()
             self._reset_for_scene()
         pending, self._after_load = self._after_load, []
         for fn in pending:
@@ -164,6 +165,30 @@ class ViewerApp:
         with self.state:
             self.state[View.CAMERA] = ""
             self.follow_camera()
+
+    def remote_window(self) -> Any:
+        """What the image stream shows: the engine's window once it exists, else a bare one
+        for now (``serve`` listens before the engine's plotter is made: ``_attach_remote``)."""
+        if self.engine.has_plotter:
+            return self.engine.render_window
+        from vtkmodules.vtkRenderingCore import vtkRenderWindow
+
+        self._placeholder = vtkRenderWindow()
+        return self._placeholder
+
+    def _attach_remote(self) -> None:
+        """The image stream to the engine's window (made by the build), and the server's
+        camera to follow the mouse there."""
+        window = self.engine.render_window
+        view = self.remote_view
+        if view is not None and getattr(view, "_VtkRemoteView__view", window) is not window:
+            # trame-vtk keeps the window in the widget and its id in the state (viewId)
+            view._VtkRemoteView__view = window
+            self.state[f"{REMOTE_REF}Id"] = view._helper.id(window)
+        interactor = window.GetInteractor()
+        if interactor is not None and getattr(self, "_moves_watched", None) is not interactor:
+            interactor.AddObserver("EndInteractionEvent", self._on_remote_moved)
+            self._moves_watched = interactor
 
     def follow_camera(self) -> None:
         """Every page's player camera to the server's (no animation)."""

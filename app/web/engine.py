@@ -70,15 +70,30 @@ class ViewerEngine:
 
     def __init__(self, scene: Case | Path | str | None,
                  size: tuple[int, int] = (1280, 800)):
-        """``scene`` None: an empty scene for now (``load`` builds the real one later)."""
-        self.plotter = make_plotter(size, off_screen=True)
-        self.scene: Case
-        self.view: SceneView
+        """``scene`` None: an empty scene for now (``load`` builds the real one later). The
+        offscreen plotter is made when first needed: ``serve`` listens without it (importing
+        pyvista's plotting and making the window take a good part of a second)."""
+        self._size = size
+        self._plotter: Any = None
+        self.scene: Case = empty_scene()
+        self.view: SceneView | None = None
         self.layer: Any = None
         self.time = 0.0
         self._scenes: dict[Path, Case] = {}
         self._strips: dict[str, Any] = {}  # node id -> the strips its actor draws
-        self.load(scene if scene is not None else empty_scene())
+        if scene is not None:
+            self.load(scene)
+
+    @property
+    def plotter(self) -> Any:
+        """The offscreen plotter (made on first use)."""
+        if self._plotter is None:
+            self._plotter = make_plotter(self._size, off_screen=True)
+        return self._plotter
+
+    @property
+    def has_plotter(self) -> bool:
+        return self._plotter is not None
 
     # -- scene -----------------------------------------------------------------------------
     def load(self, scene: Case | Path | str) -> Case:
@@ -93,7 +108,7 @@ class ViewerEngine:
         if scene is None:
             scene = load_scene(path)  # SceneError before anything is torn down
             self._scenes[path] = scene
-        if self._same_anatomy(scene):
+        if self.view is not None and self._same_anatomy(scene):
             self._drop_layer()  # same surfaces: keep their actors, redo only the spread
             self.scene = scene
             self.view.scene = scene
@@ -119,7 +134,7 @@ class ViewerEngine:
     def _same_anatomy(self, scene: Case) -> bool:
         """The scenarios of one case share their anatomy: then a switch needs no new surfaces
         (and a browser fetches only the new spread, not the whole scene again)."""
-        if not hasattr(self, "view") or not self.scene.nodes:
+        if self.view is None or not self.scene.nodes:
             return False
         mine = {n.id: n.geometry for n in self.scene.drawable()}
         theirs = {n.id: n.geometry for n in scene.drawable()}
@@ -216,6 +231,8 @@ class ViewerEngine:
         ``color`` apply to a node and its subtree (the nearest setting wins). ``isolated``: that
         node's subtree shows fully, everything else faintly.
         """
+        if self.view is None:  # nothing built yet
+            return {}
         opacity = opacity or {}
         color = color or {}
         focus = ({n.id for n in self.scene.descendants(isolated)}
@@ -272,7 +289,8 @@ class ViewerEngine:
         return img
 
     def close(self) -> None:
-        self.plotter.close()
+        if self._plotter is not None:
+            self._plotter.close()
 
 
 def empty_scene() -> Case:

@@ -68,7 +68,7 @@ def build_ui(app: ViewerApp) -> None:
                     html.Div(id=PLAYER_ID, classes="ps-player")
                     with html.Div(v_if=f"{View.MODE} === 'remote'", classes="ps-remote"):
                         app.remote_view = vtk_widgets.VtkRemoteView(
-                            app.engine.render_window, ref=REMOTE_REF, interactive_ratio=1,
+                            app.remote_window(), ref=REMOTE_REF, interactive_ratio=1,
                             interactive_quality=70, still_quality=95)
                     _overlays()
                     slab_ui.build()
