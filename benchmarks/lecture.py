@@ -99,6 +99,7 @@ class LectureFollower:
     def __init__(self) -> None:
         self.joined_at: float | None = None
         self.arrivals: list[tuple[float, int, dict]] = []  # (perf time, bytes, fields)
+        self.packed: list[float] = []  # seconds from the hub packing an event to its arrival
 
     async def run(self, session: Any, url: str) -> None:
         async with session.ws_connect(url, autoping=True, max_msg_size=0) as ws:
@@ -110,6 +111,7 @@ class LectureFollower:
                         self.joined_at = now
                 elif m.get("t") == "ev":
                     self.arrivals.append((now, len(msg.data), m["s"]))
+                    self.packed.append((time.time() * 1000 - m["now"]) / 1000)
 
 
 class StateFollower:
@@ -195,6 +197,9 @@ async def run_path(kind: str, base: str, serve: Serve, n: int, events: int,
     conn = aiohttp.TCPConnector(limit=0)
     session = aiohttp.ClientSession(connector=conn)
     p = await presenter(base, cookie=lecture)
+    end = time.monotonic() + 180
+    while not p.state.get("tl_duration") and time.monotonic() < end:  # the scene is built
+        await asyncio.sleep(0.2)
     if lecture:  # the case's bundle is built before the hall comes in
         probe = LectureFollower()
         url = base.replace("http://", "ws://") + "lecture/ws"
@@ -255,8 +260,9 @@ async def run_path(kind: str, base: str, serve: Serve, n: int, events: int,
             ok = True
             for page in browsers:
                 for _ in range(100):
-                    shown = page.evaluate("() => document.getElementById('date') ? "
-                                          "document.getElementById('date').textContent : ''")
+                    shown = await page.evaluate(
+                        "() => document.getElementById('date') ? "
+                        "document.getElementById('date').textContent : ''")
                     if shown == label:
                         break
                     await asyncio.sleep(0.05)
@@ -272,11 +278,14 @@ async def run_path(kind: str, base: str, serve: Serve, n: int, events: int,
     for f in followers:
         f.arrivals.clear()
     await p.trigger("tl_toggle")
-    await asyncio.sleep(PLAY_S)
-    await p.trigger("tl_toggle")
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # the play itself has arrived
+    for f in followers:
+        f.arrivals.clear()
+    await asyncio.sleep(PLAY_S)  # what comes while it plays, before the pause
     play_msgs = [len(f.arrivals) for f in followers]
     play_bytes = [sum(a[1] for a in f.arrivals) for f in followers]
+    await p.trigger("tl_toggle")
+    await asyncio.sleep(0.5)
 
     for t in tasks:
         t.cancel()
@@ -290,25 +299,43 @@ async def run_path(kind: str, base: str, serve: Serve, n: int, events: int,
         "play_msgs_s": sum(play_msgs) / max(1, len(play_msgs)) / PLAY_S,
         "play_bytes_s": sum(play_bytes) / max(1, len(play_bytes)) / PLAY_S,
         "rss_growth": rss1 - rss0, "rss0": rss0, "events": events, "dates_ok": dates_ok,
+        "fanout_p95": pct([x for f in followers for x in getattr(f, "packed", [])[:events]],
+                          0.95),
     }
 
 
-def open_browsers(pw: Any, base: str, count: int) -> tuple[Any, list[Any]]:
+async def open_browsers(pw: Any, base: str, count: int) -> tuple[Any, list[Any]]:
     if count <= 0 or not Path(CHROMIUM).exists():
         return None, []
-    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                 args=["--no-sandbox", "--disable-background-networking"])
+    browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                       args=["--no-sandbox", "--disable-background-networking"])
     pages = []
     for _ in range(count):
-        page = browser.new_context(viewport={"width": 480, "height": 320}).new_page()
-        page.goto(base + "follow")
+        ctx = await browser.new_context(viewport={"width": 480, "height": 320})
+        page = await ctx.new_page()
+        await page.goto(base + "follow")
         end = time.monotonic() + 180
-        while not page.evaluate("() => !!(window.pelvicFollow && pelvicFollow.ready)"):
+        while not await page.evaluate("() => !!(window.pelvicFollow && pelvicFollow.ready)"):
             if time.monotonic() > end:
                 raise RuntimeError("a Chromium follower did not load")
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
         pages.append(page)
     return browser, pages
+
+
+async def lecture_run(serve: Serve, args: argparse.Namespace) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser, pages = await open_browsers(pw, serve.url, args.browsers)
+        try:
+            out = await run_path("lecture", serve.url, serve, args.followers, args.events,
+                                 pages)
+        finally:
+            if browser is not None:
+                await browser.close()
+    out["browsers"] = len(pages)
+    return out
 
 
 def old_tree(rev: str) -> Path:
@@ -334,26 +361,20 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     serve = Serve(["--lecture", "--presenter-key", KEY])
     try:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser, pages = open_browsers(pw, serve.url, args.browsers)
-            try:
-                results["lecture"] = asyncio.run(run_path(
-                    "lecture", serve.url, serve, args.followers, args.events, pages))
-            finally:
-                if browser is not None:
-                    browser.close()
-        results["lecture"]["browsers"] = len(pages)
+        results["lecture"] = asyncio.run(lecture_run(serve, args))
     finally:
         serve.stop()
-    root = old_tree(args.old_rev) if args.old_rev else ROOT
-    serve = Serve([], root)
-    try:
-        results["state"] = asyncio.run(run_path("state", serve.url, serve, args.old_followers,
-                                                args.events, []))
-    finally:
-        serve.stop()
+    if args.old_followers > 0:
+        root = old_tree(args.old_rev) if args.old_rev else ROOT
+        serve = Serve([], root)
+        try:
+            results["state"] = asyncio.run(run_path("state", serve.url, serve,
+                                                    args.old_followers, args.events, []))
+        finally:
+            serve.stop()
+    else:  # the lecture path alone
+        results["state"] = {k: float("nan") for k in results["lecture"]}
+        results["state"].update(n=0, joined=0)
     report(results, args)
     return 0
 
@@ -395,6 +416,9 @@ def report(r: dict[str, dict], args: argparse.Namespace) -> None:
     print("-+-".join("-" * x for x in w))
     for row in rows:
         print(" | ".join(c.ljust(w[i]) for i, c in enumerate(row)))
+    print(f"lecture: from the hub packing an event to a follower having it, p95 "
+          f"{1000 * a['fanout_p95']:.0f} ms (the rest of the delay is the presenter's seek "
+          f"handled by the trame server: state, the server's own 3D scene)")
     if a.get("browsers"):
         print(f"Chromium followers ({a['browsers']}) showed the presenter's date after "
               f"{a['dates_ok']}/{a['events']} seeks")

@@ -17,8 +17,11 @@ from app.web.keys import Structure, Timeline, Trigger, View
 
 
 class FakeTransport:
+    """A socket's transport: records the very objects written to it."""
+
     def __init__(self) -> None:
         self.buffered = 0
+        self.frames: list[bytes] = []
 
     def is_closing(self) -> bool:
         return False
@@ -26,20 +29,32 @@ class FakeTransport:
     def get_write_buffer_size(self) -> int:
         return self.buffered
 
+    def write(self, data: bytes) -> None:
+        self.frames.append(data)
+
 
 class FakeSocket:
-    """What the hall writes to: records the very objects it was handed."""
-
     def __init__(self) -> None:
         self._req = SimpleNamespace(transport=FakeTransport())
-        self.sent: list[bytes] = []
         self.closed = False
 
-    async def send_bytes(self, data: bytes) -> None:
-        self.sent.append(data)
+    @property
+    def sent(self) -> list[bytes]:
+        """The messages, unwrapped from their websocket frames."""
+        return [unframe(f) for f in self._req.transport.frames]
 
     async def close(self, **_: object) -> None:
         self.closed = True
+
+
+def unframe(wire: bytes) -> bytes:
+    assert wire[0] == 0x82  # one final binary frame, unmasked (server to client)
+    n = wire[1]
+    if n == 126:
+        return wire[4:4 + int.from_bytes(wire[2:4], "big")]
+    if n == 127:
+        return wire[10:10 + int.from_bytes(wire[2:10], "big")]
+    return wire[2:2 + n]
 
 
 def run(coro_fn):
@@ -66,7 +81,9 @@ def test_an_event_is_packed_once_and_the_same_bytes_go_to_every_follower(monkeyp
 
     h, socks, data = run(go)
     assert len(packs) == 1
-    assert all(len(s.sent) == 1 and s.sent[0] is data for s in socks)  # one object, not copies
+    wires = [s._req.transport.frames for s in socks]
+    assert all(len(w) == 1 and w[0] is wires[0][0] for w in wires)  # one frame object for all
+    assert socks[0].sent == [data]
     msg = decode(data)
     assert msg["t"] == "ev" and msg["q"] == 1 and msg["s"] == {"time": 12.5, "playing": False}
     assert len(data) < 1024
@@ -107,7 +124,7 @@ def test_a_join_gets_the_snapshot_packed_once_and_costs_the_others_nothing(monke
         for _ in range(20):  # what handle() does for a join
             s = FakeSocket()
             h.followers.add(s)
-            h._send(s, h.snapshot())
+            h._write(s, h.snapshot_wire())
             joined.append(s)
         await asyncio.sleep(0)
         return h, old, before, joined
@@ -118,7 +135,8 @@ def test_a_join_gets_the_snapshot_packed_once_and_costs_the_others_nothing(monke
     snap = decode(joined[0].sent[0])
     assert snap["t"] == "snap" and snap["q"] == h.seq
     assert snap["s"] == {"time": 3.0, "camera": {"preset": "posterior"}}
-    assert all(s.sent[0] is joined[0].sent[0] for s in joined)
+    first = joined[0]._req.transport.frames[0]
+    assert all(s._req.transport.frames[0] is first for s in joined)  # one snapshot frame
 
 
 def test_ping_gets_the_server_clock_and_junk_gets_nothing():
@@ -162,7 +180,7 @@ def test_a_relay_forwards_the_same_bytes_and_refuses_a_gap():
 
     relay, s, first, second, ok1, gap = run(go)
     assert ok1 and not gap
-    assert s.sent[-1] is first
+    assert s.sent[-1] == first
     assert relay.state == {"time": 1.0}
 
 

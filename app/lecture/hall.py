@@ -41,6 +41,20 @@ def wall_ms() -> float:
     return time.time() * 1000.0
 
 
+def frame(data: bytes) -> bytes:
+    """``data`` as one unmasked binary websocket frame (RFC 6455 5.2), as a server sends it.
+    The frame is the same for every follower, so it is made once and written to each socket
+    as it is: no per-follower encoding, copying or task."""
+    n = len(data)
+    if n < 126:
+        head = bytes((0x82, n))
+    elif n < 1 << 16:
+        head = bytes((0x82, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x82, 127)) + n.to_bytes(8, "big")
+    return head + data
+
+
 def pack(kind: str, epoch: str, seq: int, fields: dict[str, Any], now: float) -> bytes:
     """One message as the bytes every follower gets (compact JSON, UTF-8)."""
     return json.dumps({"t": kind, "e": epoch, "q": seq, "now": round(now, 1), "s": fields},
@@ -61,6 +75,7 @@ class Hall:
         self.state: dict[str, Any] = {}
         self.followers: set[web.WebSocketResponse] = set()
         self._snap: bytes | None = None
+        self._snap_wire: bytes | None = None
         self.stats = {"joins": 0, "events": 0, "packed": 0, "bytes_out": 0, "dropped": 0}
 
     # -- the snapshot -----------------------------------------------------------------------
@@ -102,31 +117,45 @@ class Hall:
         """The packed snapshot (made once per change, whatever the number of joins)."""
         if self._snap is None:
             self._snap = pack("snap", self.epoch, self.seq, self.state, self.clock())
+            self._snap_wire = None
             self.stats["packed"] += 1
         return self._snap
 
+    def snapshot_wire(self) -> bytes:
+        """The snapshot's websocket frame (made once per change too)."""
+        data = self.snapshot()
+        if self._snap_wire is None:
+            self._snap_wire = frame(data)
+        return self._snap_wire
+
     # -- sending ----------------------------------------------------------------------------
     def broadcast(self, data: bytes) -> None:
-        """The same bytes to every follower. A socket write does not wait: aiohttp queues
-        the frame in the transport; one that has queued too much (a follower that stopped
-        reading) is closed, and will rejoin and get the snapshot."""
+        """The same frame to every follower. Writing to a transport never waits (the bytes
+        are queued in it); a follower that has let too much queue up (it stopped reading) is
+        closed, and will rejoin and get the snapshot."""
         self.stats["events"] += 1
+        wire = frame(data)
         for ws in list(self.followers):
-            self._send(ws, data)
+            self._write(ws, wire)
 
     def _send(self, ws: web.WebSocketResponse, data: bytes) -> None:
+        self._write(ws, frame(data))
+
+    def _write(self, ws: web.WebSocketResponse, wire: bytes) -> None:
+        # aiohttp writes each of its own frames (pings, close) in one synchronous call too,
+        # so whole frames never interleave on the socket
         transport = ws._req.transport if ws._req is not None else None  # noqa: SLF001
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or ws.closed:
             self.followers.discard(ws)
             return
         if transport.get_write_buffer_size() > SLOW_BUFFER:
             self.followers.discard(ws)
             self.stats["dropped"] += 1
-            asyncio.ensure_future(ws.close(code=1013, message=b"too slow"))
+            fut = asyncio.ensure_future(ws.close(code=1013, message=b"too slow"))
+            fut.add_done_callback(_quiet)
             return
-        self.stats["bytes_out"] += len(data)
-        fut = asyncio.ensure_future(ws.send_bytes(data))
-        fut.add_done_callback(_quiet)
+        self.stats["bytes_out"] += len(wire)
+        transport.write(wire)
 
     # -- one follower -----------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -135,7 +164,7 @@ class Hall:
         await ws.prepare(request)
         self.followers.add(ws)
         self.stats["joins"] += 1
-        self._send(ws, self.snapshot())
+        self._write(ws, self.snapshot_wire())
         window, count = time.monotonic(), 0
         try:
             async for msg in ws:
