@@ -19,6 +19,17 @@ playback; the server's memory growth (RSS) from before the joins to after. Targe
 lecture path at 500: joined within 10 s, p95 at most 250 ms, nothing per frame, at most 1 KB
 per follower per event, at most 100 MB. The Chromium followers check that they show the
 presenter's date after each seek.
+
+Why the shared-state path's bytes per follower per change grow with the number of followers:
+a change a page sends (``trame.state.update``) is passed on by trame with
+``publish(..., skip_last_active_client=True)``; wslink's ``ServerProtocol.publish`` loops over
+every connection and, for each, schedules ``sendWrappedMessage(client_id=that one,
+skip_last_active_client=True)``, whose ``getAuthenticatedWebsockets`` ignores the client id
+when skipping is asked for and returns every connection but the sender. So each of N
+connections triggers a send to all the others: N x (N - 1) messages (each msgpack-packed again)
+for one change, and every follower receives the same change N times ("messages / follower /
+event" above is about N). Changes the server makes itself go once to each page, but are still
+packed once per page.
 """
 
 from __future__ import annotations
