@@ -80,7 +80,6 @@ class ViewerEngine:
         self.layer: Any = None
         self.time = 0.0
         self._scenes: dict[Path, Case] = {}
-        self._strips: dict[str, Any] = {}  # node id -> the strips its actor draws
         if scene is not None:
             self.load(scene)
 
@@ -116,7 +115,6 @@ class ViewerEngine:
             self._clear()
             self.scene = scene
             self.view = SceneView(scene, self.plotter)
-            self._strips = {}
         self.layer = None
         if scene.spread is not None:
             from app.render.spread_layer import SpreadLayer
@@ -124,7 +122,6 @@ class ViewerEngine:
             # The layer draws no text (the page shows the date, caption and legend in HTML),
             # so the local (vtk.js) and remote (VTK) views draw exactly the same 3D scene.
             self.layer = SpreadLayer(self.view, scene.spread)
-        self._strip()
         if scene.nodes:
             self.set_camera(Camera.of_preset(camera_for(scene, "anterior")))
         self.time = self.spread.duration if self.spread is not None else 0.0
@@ -154,29 +151,6 @@ class ViewerEngine:
         self.layer = None
         for node_id in self.view.actors:
             self.view.set_color(node_id, self.scene.nodes[node_id].color)
-
-    def _strip(self) -> None:
-        """Draw each surface from triangle strips: the same triangles, a third of the index
-        bytes a browser has to fetch before its first frame (8 -> 5.7 MB for the case).
-        Strips are made once per surface; a new spread only refreshes their arrival times."""
-        from vtkmodules.vtkFiltersCore import vtkStripper
-
-        for node_id, actor in self.view.actors.items():
-            poly = self.view.polydata[node_id]
-            strip = self._strips.get(node_id)
-            if strip is None:
-                stripper = vtkStripper()
-                stripper.SetInputData(poly)  # points (and their order) pass through unchanged
-                stripper.Update()
-                strip = stripper.GetOutput()
-                self._strips[node_id] = strip
-                actor.GetMapper().SetInputData(strip)
-            data = strip.GetPointData()
-            data.RemoveArray("arrival")
-            arrival = poly.GetPointData().GetArray("arrival")
-            if arrival is not None:
-                data.AddArray(arrival)
-            strip.Modified()
 
     def _clear(self) -> None:
         if self.layer is not None:
