@@ -1,20 +1,24 @@
-"""The browser viewer: time to the first 3D frame, and websocket bytes per animation frame.
+"""The browser viewer: time to the first 3D frame after `serve` starts, and what playback costs.
 
-    .venv/bin/python benchmarks/viewer.py [SCENE] [--seconds 6]
+    .venv/bin/python benchmarks/viewer.py [SCENE] [--runs 3] [--seconds 6] [--old REV]
 
-Measured in one run, in headless Chromium (/usr/bin/chromium), each against its own
-``serve`` process:
+Measured side by side in one run, in headless Chromium (/usr/bin/chromium), each against its
+own ``serve`` process, the browser already open (as a user's would be):
 
-- **first frame**: seconds from starting ``pelvic-spread serve`` to the first frame of the
-  3D scene drawn by vtk.js in the page (the browser is already open, as a user's would be);
-- **local**: bytes received over the websocket per animation frame during playback with
-  client-side rendering, where the browser applies the spread itself (a few numbers a frame);
-- **remote**: the same with server-side rendering (an image a frame);
-- **rebuild**: client-side rendering with the animation applied the naive way: the server
-  rebuilds the grown nerve tubes and arrows each frame (``frame_update.Rebuilder``) and
-  resends the scene with ``view.update()``.
+- **first frame**: seconds from starting ``pelvic-spread serve`` to the first frame the
+  page's 3D view (the browser player) draws. With the scenario's bundle in the disk cache
+  (``serve`` started before, the usual case: the median of ``--runs``), and once with an empty
+  cache (the first start after installing or changing the code: the bundle is built first).
+- **playback**: websocket bytes the page receives per frame it draws during local playback
+  (the player plays from the server's anchor: nothing is sent per frame), and per image
+  during remote playback (the server renders and streams images).
+- **the old page** (``--old REV``, default the last commit before the player page; ``--old
+  none`` skips it): the same figures for trame-vtk's vtk.js view, served from a copy of that
+  revision (``git archive``) with this virtual environment: the scene pushed through the
+  websocket, then a few numbers per frame from the server's 20 Hz playback loop.
 
-Targets: first frame within 5 s; local playback under 4 KB per frame. Prints the ratios.
+Targets: first frame within 3 s; local playback about 0 bytes per frame (bytes per second are
+printed too: with software WebGL on a busy machine a page draws few frames). Prints the ratios.
 """
 
 from __future__ import annotations
@@ -22,73 +26,55 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
 CHROMIUM = os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium")
 URL_RE = re.compile(r"Serving .* at (http://\S+)")
 PLAY_FROM = "2011-06"  # the part of the story where most things move
+OLD_REV = "035774f"  # the last commit whose page drew with trame-vtk's vtk.js view
+READY = "window.pelvic && window.pelvic.sceneReady === true"
+# headless Chromium draws WebGL with SwiftShader unless told to use the machine's GL
+GL = {"SwiftShader": [], "llvmpipe": ["--ignore-gpu-blocklist", "--enable-gpu",
+                                      "--use-angle=gl-egl"]}
 
 
-# -- the naive server, for the "rebuild" column ---------------------------------------------
-def child_rebuild(scene: str | None) -> int:
-    """Serve the viewer with the spread applied by rebuilding geometry every frame."""
-    from frame_update import Rebuilder
-
-    from app.web.server import free_port, make_server, url_for
-
-    server, app = make_server(scene)
-    layer = app.engine.layer
-    for actor in layer.actors():  # the uniform-driven arrows give way to rebuilt ones
-        actor.SetVisibility(False)
-    rebuild = Rebuilder(app.engine.view, layer)
-
-    def show_spread(state) -> None:
-        if state is None or app.view is None or not server.protocol:
-            return
-        rebuild.frame(state.time)
-        app.view.update()  # trame-vtk's ordinary path: resend the scene (and an image)
-
-    app.show_spread = show_spread
-    port = free_port("127.0.0.1")
-    server.controller.on_server_ready.add(
-        lambda **_: print(f"Serving rebuild at {url_for('127.0.0.1', port)}", flush=True))
-    sys.argv = sys.argv[:1]
-    server.start(host="127.0.0.1", port=port, open_browser=False, show_connection_info=False,
-                 disable_logging=True, timeout=0)
-    return 0
-
-
-# -- harness ---------------------------------------------------------------------------------
 class Serve:
-    def __init__(self, args: list[str]):
+    """``python -m app serve --port 0`` from ``root``; the address once it is printed."""
+
+    def __init__(self, root: Path, scene: list[str], env: dict[str, str] | None = None):
         self.t0 = time.time()
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", "0", *scene], cwd=root,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})))
         self.url = ""
         self.printed_at = 0.0
-        ready = threading.Event()
+        self.lines: list[str] = []
+        self.ready = threading.Event()
 
         def read() -> None:
             for line in self.proc.stdout:  # type: ignore[union-attr]
+                self.lines.append(line.rstrip())
                 m = URL_RE.search(line)
                 if m and not self.url:
                     self.url, self.printed_at = m.group(1), time.time()
-                    ready.set()
+                    self.ready.set()
 
         threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(300):
+
+    def wait(self) -> str:
+        if not self.ready.wait(300):
             self.stop()
-            raise RuntimeError(f"{' '.join(args)} printed no address")
+            raise RuntimeError("serve printed no address:\n" + "\n".join(self.lines[-20:]))
+        return self.url
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -100,45 +86,84 @@ class Serve:
 
 
 class Page:
-    """A Chromium page that counts the bytes the server sends over the websocket."""
+    """A Chromium page (opened before the server starts) that counts what the server sends
+    over the websocket: bytes, and binary frames (the remote view's images)."""
 
-    def __init__(self, browser, url: str):
+    def __init__(self, browser):
         self.received = 0
+        self.binary = 0
         self.page = browser.new_page(viewport={"width": 1280, "height": 800})
         self.page.on("websocket", self._socket)
+
+    def open(self, url: str) -> None:
         self.page.goto(url)
-        self.page.wait_for_function("window.pelvic && window.pelvic.sceneReady === true",
-                                    timeout=120_000)
+        self.page.wait_for_function(READY, timeout=180_000)
         self.page.evaluate("() => { window.__ticks = 0; "
                            "trame.state.watch(['tl_time'], () => window.__ticks++); }")
 
     def _socket(self, ws) -> None:
-        ws.on("framereceived", lambda payload: self._count(payload))
+        ws.on("framereceived", self._count)
 
     def _count(self, payload) -> None:
-        self.received += len(payload if isinstance(payload, bytes) else payload.encode())
+        if isinstance(payload, bytes):
+            self.binary += 1
+            self.received += len(payload)
+        else:
+            self.received += len(payload.encode())
 
     def call(self, js: str, arg=None):
         return self.page.evaluate(js, arg)
 
-    def playback(self, seconds: float, mode: str) -> tuple[float, int, float]:
-        """(bytes per frame, frames, frames per second) over ``seconds`` of playback."""
+    def playback(self, seconds: float, mode: str, player: bool) -> dict[str, float]:
+        """Bytes received per frame drawn over ``seconds`` of playback from PLAY_FROM.
+
+        Frames: the player's own (the new page, local mode), the server's images (remote
+        mode), or the times the server sent (the old page, local: one frame each)."""
         self.call("m => trame.state.set('viewMode', m)", mode)
         self.page.wait_for_timeout(2500)  # the mode switch itself is not playback
         t = self.call("d => trame.state.get('tl_stages').find(s => s.start >= d).time",
                       PLAY_FROM)
         self.call("t => trame.trigger('tl_seek', [t])", t)
         self.page.wait_for_timeout(1500)
-        ticks0 = self.call("() => window.__ticks")
-        bytes0 = self.received
+        frames = ("() => window.pelvic.frames" if player and mode == "local"
+                  else "() => window.__ticks")
+        f0, bytes0, bin0 = self.call(frames), self.received, self.binary
         start = time.monotonic()
-        self.call("() => trame.state.set('tl_playing', true)")
+        self.call("() => trame.trigger('tl_toggle')")
         self.page.wait_for_timeout(seconds * 1000)
-        self.call("() => trame.state.set('tl_playing', false)")
+        self.call("() => trame.trigger('tl_toggle')")
         elapsed = time.monotonic() - start
-        self.page.wait_for_timeout(500)
-        frames = self.call("() => window.__ticks") - ticks0
-        return (self.received - bytes0) / max(frames, 1), frames, frames / elapsed
+        self.page.wait_for_timeout(300)
+        n = self.binary - bin0 if mode == "remote" else self.call(frames) - f0
+        got = self.received - bytes0
+        self.call("() => trame.state.set('viewMode', 'local')")
+        return {"bytes": got, "frames": n, "per_frame": got / max(n, 1), "fps": n / elapsed}
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def first_frame(browser, root: Path, scene: list[str], env: dict[str, str] | None = None
+                ) -> tuple[float, float, dict, Page, Serve]:
+    """(seconds to the first 3D frame, seconds to the address, the page's marks, page, serve)."""
+    page = Page(browser)
+    serve = Serve(root, scene, env)
+    try:
+        page.open(serve.wait())
+        first = page.call("() => window.pelvic.firstFrameAt") / 1000.0 - serve.t0
+        return first, serve.printed_at - serve.t0, page.call("() => window.pelvic.marks"), \
+            page, serve
+    except BaseException:
+        serve.stop()
+        raise
+
+
+def old_tree(rev: str) -> Path:
+    """A copy of revision ``rev`` of this repository (its code, scenes and assets)."""
+    out = Path(tempfile.mkdtemp(prefix="pelvic-spread-old-"))
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,10 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scene", nargs="?", default=None)
     ap.add_argument("--seconds", type=float, default=6.0, help="playback measured per mode")
     ap.add_argument("--runs", type=int, default=3, help="serve starts timed (median shown)")
-    ap.add_argument("--child-rebuild", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--old", default=OLD_REV, help="revision of the old page, or 'none'")
+    ap.add_argument("--gl", choices=sorted(GL), default="SwiftShader",
+                    help="Chromium's WebGL: its own software GPU, or Mesa's llvmpipe")
     args = ap.parse_args(argv)
-    if args.child_rebuild:
-        return child_rebuild(args.scene)
 
     from playwright.sync_api import sync_playwright
 
@@ -157,68 +182,99 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Chromium not found at {CHROMIUM}", file=sys.stderr)
         return 2
     scene = [args.scene] if args.scene else []
-    with sync_playwright() as pw:
+    old_root = None if args.old == "none" else old_tree(args.old)
+    results: dict[str, dict] = {}
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as cold:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-background-networking"])
-        # 1. serve start -> first 3D frame (browser already open); the median of a few runs,
-        # since other work on a shared machine makes single runs vary by seconds
-        firsts, printed, marks = [], [], []
+                                     args=["--no-sandbox", "--disable-background-networking",
+                                           *GL[args.gl]])
+        # 1. the player page: an empty bundle cache once, then the usual (warm) starts
+        first, printed, marks, page, serve = first_frame(
+            browser, ROOT, scene, {"PELVIC_SPREAD_CACHE": cold})
+        page.close()
+        serve.stop()
+        results["cold"] = {"first": first, "printed": printed, "marks": marks}
+        # the usual (warm) starts, and the old page's, taken in turn (the machine's load
+        # changes from minute to minute: both see the same)
+        runs: dict[str, list] = {"new": [], "old": []}
+        pages: dict[str, tuple] = {}
         for run in range(args.runs):
-            serve = Serve([sys.executable, "-m", "app", "serve", "--port", "0", *scene])
+            for which, root in (("new", ROOT), ("old", old_root)):
+                if root is None:
+                    continue
+                first, printed, marks, page, serve = first_frame(browser, root, scene)
+                runs[which].append((first, printed, marks))
+                if run < args.runs - 1:
+                    page.close()
+                    serve.stop()
+                else:
+                    pages[which] = (page, serve)
+        for which, (page, serve) in pages.items():
             try:
-                page = Page(browser, serve.url)
-                firsts.append(page.call("() => window.pelvic.firstFrameAt") / 1000.0
-                              - serve.t0)
-                printed.append(serve.printed_at - serve.t0)
-                marks.append(page.call("() => window.pelvic.marks"))
-            except BaseException:
+                if which == "new":
+                    local = page.playback(args.seconds, "local", player=True)
+                    remote = page.playback(args.seconds, "remote", player=True)
+                    results["new"] = {"runs": runs["new"], "local": local, "remote": remote}
+                else:
+                    local = page.playback(args.seconds, "local", player=False)
+                    results["old"] = {"runs": runs["old"], "local": local}
+            finally:
+                page.close()
                 serve.stop()
-                raise
-            if run < args.runs - 1:
-                page.page.close()
-                serve.stop()
-        first = statistics.median(firsts)
-        try:
-            # 2./3. playback, client-side then server-side rendering
-            local = page.playback(args.seconds, "local")
-            remote = page.playback(args.seconds, "remote")
-            page.page.close()
-        finally:
-            serve.stop()
-        # 4. the naive path: geometry rebuilt and resent every frame
-        naive = Serve([sys.executable, str(Path(__file__).resolve()), "--child-rebuild",
-                       *scene])
-        try:
-            page = Page(browser, naive.url)
-            rebuild = page.playback(args.seconds, "local")
-            page.page.close()
-        finally:
-            naive.stop()
         browser.close()
+    if old_root is not None:
+        shutil.rmtree(old_root, ignore_errors=True)
+    report(results, args)
+    return 0
 
-    def row(name: str, r: tuple[float, int, float]) -> str:
-        return (f"  {name:<44} {r[0] / 1024:10.2f} KB/frame  "
-                f"({r[1]} frames, {r[2]:.1f} frames/s)")
+
+def report(results: dict, args: argparse.Namespace) -> None:
+    def median_run(runs: list) -> tuple[float, float, dict, list[float]]:
+        firsts = [r[0] for r in runs]
+        m = statistics.median(firsts)
+        best = min(runs, key=lambda r: abs(r[0] - m))
+        return m, statistics.median(r[1] for r in runs), best[2], firsts
+
+    def row(name: str, r: dict) -> str:
+        per_s = r["bytes"] / max(args.seconds, 1e-9) / 1024
+        return (f"  {name:<46} {r['per_frame'] / 1024:9.3f} KB/frame  {per_s:7.2f} KB/s  "
+                f"({r['frames']} frames, {r['fps']:.1f} frames/s)")
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"pelvic-spread viewer, headless Chromium, {os.cpu_count()} CPUs, "
+    print(f"pelvic-spread viewer, headless Chromium ({args.gl}), {os.cpu_count()} CPUs, "
           f"load average {load:.1f} at the end")
-    print(f"  first 3D frame after `serve` start           {first:10.2f} s   "
-          f"(median of {len(firsts)}: {', '.join(f'{x:.2f}' for x in firsts)}; address "
-          f"printed at {statistics.median(printed):.2f} s; target 5 s)")
-    m = marks[firsts.index(first)] if first in firsts else marks[-1]
-    print(f"    in the page of the median run (ms after it opened): connected "
-          f"{m.get('connected')}, geometry in {m.get('geometryIn')}, first frame "
-          f"{m.get('firstFrame')}")
-    print("websocket bytes received per animation frame during playback:")
-    print(row("local: browser applies the spread itself", local))
-    print(row("remote: server renders, streams images", remote))
-    print(row("local, geometry rebuilt + resent per frame", rebuild))
-    lo = max(local[0], 1.0)
-    print(f"ratios: remote/local = {remote[0] / lo:.0f}x, rebuild/local = {rebuild[0] / lo:.0f}x"
-          f"; local target < 4 KB/frame: {'met' if local[0] < 4096 else 'NOT met'}; "
-          f"first frame target 5 s: {'met' if first <= 5 else 'NOT met'}")
-    return 0
+    new = results["new"]
+    first, printed, marks, firsts = median_run(new["runs"])
+    print("first 3D frame after `serve` starts (browser already open):")
+    print(f"  player page, bundle in the disk cache        {first:8.2f} s   (median of "
+          f"{len(firsts)}: {', '.join(f'{x:.2f}' for x in firsts)}; address printed at "
+          f"{printed:.2f} s)")
+    print(f"    in the page (ms after it opened): connected {marks.get('connected')}, bundle "
+          f"in {marks.get('bundleIn')}, player built {marks.get('built')}, first frame "
+          f"{marks.get('firstFrame')}")
+    cold = results["cold"]
+    print(f"  player page, empty cache (bundle built first)  {cold['first']:6.2f} s   "
+          f"(address at {cold['printed']:.2f} s)")
+    old = results.get("old")
+    if old:
+        o_first, o_printed, o_marks, o_firsts = median_run(old["runs"])
+        print(f"  old page ({args.old}, trame-vtk view)            {o_first:6.2f} s   (median of "
+              f"{len(o_firsts)}: {', '.join(f'{x:.2f}' for x in o_firsts)}; address at "
+              f"{o_printed:.2f} s; in the page: connected {o_marks.get('connected')}, "
+              f"geometry in {o_marks.get('geometryIn')}, first frame "
+              f"{o_marks.get('firstFrame')} ms)")
+    print("websocket bytes received per frame drawn during playback:")
+    print(row("player page, local: plays from the anchor", new["local"]))
+    print(row("player page, remote: server streams images", new["remote"]))
+    if old:
+        print(row("old page, local: numbers from the server", old["local"]))
+    ratios = [f"first frame target 3 s: {'met' if first <= 3 else 'NOT met'}",
+              f"local playback {new['local']['per_frame']:.1f} bytes/frame"]
+    if old:
+        ratios.insert(0, f"first frame old/new = {o_first / max(first, 1e-9):.1f}x")
+        ratios.append(f"old local/new local bytes per second of playback = "
+                      f"{old['local']['bytes'] / max(new['local']['bytes'], 1):.0f}x")
+    print("ratios: " + "; ".join(ratios))
 
 
 if __name__ == "__main__":
