@@ -151,7 +151,8 @@ class LinkPage:
         return shown
 
 
-def run(browser: Any, url: str, links: list[str], reloads: int = 0) -> dict[str, Any]:
+def run(browser: Any, url: str, links: list[str], reloads: int = 0,
+        report: Any = None) -> dict[str, Any]:
     page = LinkPage(browser, url)
     pace = 1.0 / rules.RATE["switch"]
     reload_every = max(1, len(links) // reloads) if reloads else 0
@@ -163,6 +164,8 @@ def run(browser: Any, url: str, links: list[str], reloads: int = 0) -> dict[str,
         with_message += shown["messages"] > 0
         if not shown["ok"]:
             failures.append({"query": q[:300], **shown})
+        if report is not None and (i + 1) % 50 == 0:
+            report(f"  {i + 1} links, {len(failures)} failures, {time.monotonic() - t0:.0f} s")
     page.page.close()
     return {"links": len(links), "reloads": (len(links) + reload_every - 1) // reload_every
             if reload_every else 0, "with_message": with_message, "failures": failures,
@@ -186,7 +189,8 @@ def main() -> int:
                 browser = pw.chromium.launch(
                     executable_path=os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium"),
                     headless=True, args=["--no-sandbox"])
-                s = run(browser, server.url, queries(args.seed, args.links), args.reloads)
+                s = run(browser, server.url, queries(args.seed, args.links), args.reloads,
+                        report=lambda line: print(line, flush=True))
                 browser.close()
         finally:
             server.stop()
