@@ -73,7 +73,8 @@ class Slab:
 class Timeline:
     TIME: Final = "tl_time"  # animation seconds (while playing: at stage changes, 2x a second)
     ANCHOR: Final = "tl_anchor"  # {time, wall, speed} while playing (wall: server ms), else None
-    NOW: Final = "tl_now"  # {time, date, label, psa}: what this page's player shows (client only)
+    NOW: Final = "tl_now"  # {time, date, label, psa, stage, title, caption, source}: what this
+    # page's player shows (client only)
     START: Final = "tl_start"
     DURATION: Final = "tl_duration"
     PLAYING: Final = "tl_playing"

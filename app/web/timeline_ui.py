@@ -24,6 +24,7 @@ def x_of(expr: str) -> str:
 
 NOW = f"({K.NOW} || {{}})"  # what this page's player shows now ({} until it is there)
 NOW_TIME = f"({NOW}.time ?? {K.TIME})"
+NOW_STAGE = f"({NOW}.stage ?? {K.STAGE})"
 
 
 def build() -> None:
@@ -38,8 +39,8 @@ def build() -> None:
                     click=f"trigger('{T.TL_NEXT}')", id="tl-next", title="Next stage (→)")
             html.Div(f"{{{{ {NOW}.label || {K.DATE_LABEL} }}}}", classes="ps-date", id="tl-date",
                      title=(K.DATE,))
-            html.Div(f"{{{{ {K.STAGE} >= 0 && {K.STAGES}[{K.STAGE}] ? "
-                     f"{K.STAGES}[{K.STAGE}].title : '' }}}}",
+            html.Div(f"{{{{ {NOW_STAGE} >= 0 && {K.STAGES}[{NOW_STAGE}] ? "
+                     f"{K.STAGES}[{NOW_STAGE}].title : '' }}}}",
                      classes="ps-stage-title text-truncate", id="tl-stage")
             v3.VSpacer()
             v3.VSelect(v_model=(K.SPEED,), items=("speeds", [
@@ -50,7 +51,7 @@ def build() -> None:
         with html.Div(classes="ps-scrub"):
             with html.Div(classes="ps-marks"):
                 html.Div(v_for=f"(st, i) in {K.STAGES}", key=("st.id",),
-                         classes=(f"['ps-mark', {{'ps-mark-on': i === {K.STAGE}}}]",),
+                         classes=(f"['ps-mark', {{'ps-mark-on': i === {NOW_STAGE}}}]",),
                          style=(f"`left: ${{{x_of('st.time')}}}%`",),
                          title=("st.title + ' (' + st.start.slice(0, 7) + ')'",),
                          click=f"trigger('{T.TL_STAGE}', [i])", id=("'stage-' + st.id",))

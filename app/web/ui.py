@@ -122,17 +122,21 @@ def _presets() -> None:
 
 def _overlays() -> None:
     _presets()
-    # caption card (labels on key structures are the player's own)
-    with html.Div(v_if=Timeline.CAPTION, classes="ps-caption", id="caption"):
+    # caption card: what the player shows now (its stage from the bundle, so the words change
+    # with the picture), the server's caption until the player is there; labels on key
+    # structures are the player's own
+    def now(field: str) -> str:
+        return f"({NOW}.date ? {NOW}.{field} : ({Timeline.CAPTION} || {{}}).{field})"
+
+    with html.Div(v_if=f"{NOW}.date ? {NOW}.stage >= 0 : {Timeline.CAPTION}",
+                  classes="ps-caption", id="caption"):
         html.Div(f"{{{{ {NOW}.label || {Timeline.DATE_LABEL} }}}}", classes="ps-caption-date")
-        html.Div(f"{{{{ {Timeline.CAPTION}.title }}}}", classes="ps-caption-title",
-                 id="caption-title")
-        html.Div(f"{{{{ {Timeline.CAPTION}.caption }}}}", classes="ps-caption-text")
+        html.Div(f"{{{{ {now('title')} }}}}", classes="ps-caption-title", id="caption-title")
+        html.Div(f"{{{{ {now('caption')} }}}}", classes="ps-caption-text")
         with html.Div(classes="ps-caption-foot"):
-            html.Span(f"{{{{ {NOW}.date ? {NOW}.psa : {Timeline.CAPTION}.psa }}}}",
-                      classes="ps-caption-psa")
-            html.Span(f"Paper: {{{{ {Timeline.CAPTION}.source }}}}",
-                      v_if=f"{Timeline.CAPTION}.source", classes="ps-caption-source")
+            html.Span(f"{{{{ {now('psa')} }}}}", classes="ps-caption-psa")
+            html.Span(f"Paper: {{{{ {now('source')} }}}}", v_if=now("source"),
+                      classes="ps-caption-source")
     # legend and credit
     with html.Div(v_if=App.HAS_SPREAD, classes="ps-legend", id="legend"):
         with html.Div(v_for=f"e in {App.LEGEND}", key=("e.style",), classes="ps-legend-row"):

@@ -80,10 +80,13 @@
     if (!s || !T()) return;
     nowPending = null;
     nowSent = performance.now();
+    const st = s.stage || {};
     set(N.Timeline.NOW, { time: s.time, date: s.date, label: monthYear(s.date),
-      psa: s.psaText || "", stage: s.stageIndex });
+      psa: s.psaText || "", stage: s.stageIndex, title: st.title || "",
+      caption: st.caption || "", source: st.source || "" });
   }
-  /** The timeline bar follows the picture: at once for a seek, 20 times a second in play. */
+  /** The timeline bar and caption follow the picture: at once for a seek, 20 times a second
+   * in play (the stage's words come from the bundle, so they change with the picture). */
   function showNow(s, moving) {
     if (!s) return;
     nowPending = s;
