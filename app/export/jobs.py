@@ -36,7 +36,8 @@ from app.export.pipeline import PART_MARK
 
 EXTENSIONS = {"mp4": ".mp4", "webm": ".webm", "gif": ".gif", "png": ""}
 OPTION_KEYS = ("size", "fps", "start", "end", "format", "captions", "name", "camera",
-               "duration", "quality")
+               "duration", "quality", "view")
+MAX_VIEW_BYTES = 64_000  # a page's view (camera, structures, labels) as JSON
 MAX_BROWSER_SIZE = (3840, 2160)
 MAX_NAME = 80
 CANCEL_GRACE_S = 10.0
@@ -128,6 +129,16 @@ def normalise_options(options: dict[str, Any]) -> dict[str, Any]:
         raise UserError(f"captions: expected true or false, got {captions!r}")
     out["captions"] = captions
     out["name"] = options.get("name") or ""
+    view = options.get("view")
+    if view is not None:
+        import json
+
+        if not isinstance(view, dict):
+            raise UserError("view: expected the page's view as a mapping")
+        text = json.dumps(view)
+        if len(text) > MAX_VIEW_BYTES:
+            raise UserError(f"view: too large ({len(text)} bytes, at most {MAX_VIEW_BYTES})")
+        out["view"] = text
     return out
 
 
@@ -204,6 +215,10 @@ class ExportJobs:
                 argv.append(f"--duration={opts['duration']:g}")
             if "quality" in opts:
                 argv.append(f"--quality={opts['quality']}")
+            if "view" in opts:  # the page's look: camera, structures, labels
+                view_file = self.state_dir / f"{job_id}.view.json"
+                view_file.write_text(opts["view"], encoding="utf-8")
+                argv.append(f"--view={view_file}")
             if sum(j.state == "queued" for j in self._jobs.values()) >= MAX_WAITING:
                 raise UserError(f"{MAX_WAITING} exports are already waiting; try again later")
             job = _Job(job_id, path, argv, self.state_dir / f"{job_id}.json",

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.errors import UserError
+from app.web.keys import App, Timeline, Trigger, View
 from app.web.keys import Export as K
-from app.web.keys import Timeline, View
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
@@ -51,8 +51,8 @@ class ExportLogic:
         s.setdefault(K.JOB, None)
         s.setdefault(K.JOBS, [])
         s.setdefault(K.MINE, None)
-        app.ctrl.trigger("ex_start")(self.start)
-        app.ctrl.trigger("ex_cancel")(self.cancel)
+        app.ctrl.trigger(Trigger.EX_START)(self.start)
+        app.ctrl.trigger(Trigger.EX_CANCEL)(self.cancel)
         app.ctrl.on_server_bind.add(self._bind)
 
     # -- options -----------------------------------------------------------------------------
@@ -60,7 +60,10 @@ class ExportLogic:
         """The dialog's choices as ``ExportJobs`` options (UserError when they make no sense)."""
         s = self.app.state
         opts: dict[str, Any] = {"size": s[K.SIZE], "fps": s[K.FPS], "format": s[K.FORMAT],
-                                "captions": True, "camera": s[View.CAMERA] or "anterior"}
+                                "captions": True, "camera": s[View.CAMERA] or "anterior",
+                                # the page's look: its camera once moved, hidden or isolated
+                                # structures, opacities, colours and labels
+                                "view": self.app.share.current().to_dict()}
         spread = self.app.engine.spread
         if spread is None:
             raise UserError("this scenario has no timeline to export")
@@ -70,16 +73,18 @@ class ExportLogic:
             i = s[Timeline.STAGE]
             if i is None or i < 0 or i >= len(stages):
                 raise UserError("no current stage: move the timeline into one first")
-            opts["start"] = f"{stages[i]['time']:.4f}"
-            end = stages[i + 1]["time"] if i + 1 < len(stages) else spread.duration
-            opts["end"] = f"{end:.4f}"
+            # by date, not rounded seconds: frame 0 is the stage's first day, never the day
+            # before (which would show the previous stage's caption)
+            opts["start"] = stages[i]["start"]
+            opts["end"] = (stages[i + 1]["start"] if i + 1 < len(stages)
+                           else spread.date_of_time(spread.duration))
         elif rng == "dates":
             a, b = str(s[K.FROM] or "").strip(), str(s[K.TO] or "").strip()
             ta, tb = spread.time_of_date(a), spread.time_of_date(b)  # SpreadTimeError: shown
             if tb <= ta:
                 raise UserError(f"'to' ({b}) must come after 'from' ({a})")
             opts["start"], opts["end"] = a, b
-        scenario = self.app.state["app_scenario"]
+        scenario = self.app.state[App.SCENARIO]
         label = (f"{opts.get('start', 'start')}-{opts.get('end', 'end')}"
                  if rng != "whole" else "whole")
         opts["name"] = f"{scenario}-{label}"
