@@ -440,6 +440,10 @@ def main() -> int:
         sys.path.insert(0, str(ROOT))
         worker(args.cases, args.seed, args.workdir)
         return 0
+    def stop(*_: Any) -> None:  # kill PID, or Ctrl-C: the figures so far (a background job
+        raise KeyboardInterrupt  # started from a script ignores SIGINT)
+
+    signal.signal(signal.SIGTERM, stop)
     s = run(args.cases, args.seed, args.keep)
     print(f"scene files: {s['cases']} cases ({s['tree']} on the YAML tree, {s['bytes']} on "
           f"the bytes) in {s['total_seconds']} s")
