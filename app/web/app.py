@@ -33,6 +33,7 @@ from app.web.timeline_logic import TimelineLogic
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_MESSAGES = 5
+FIRST_BUNDLE_WAIT_S = 3.0  # the engine's build waits this long at most for a page's bundle
 
 
 def scenarios(current: Path) -> list[dict[str, str]]:
@@ -125,6 +126,10 @@ class ViewerApp:
         loop = asyncio.get_running_loop()
         if isinstance(self._scene_arg, Case) and self.state[View.BUNDLE] is None:
             await self._build_bundle(self._scene_arg, bundle_key(self._scene_arg))
+        # Pages draw from the bundle, not from these actors: let the first page have it
+        # before the build takes the interpreter (imports and VTK hold the GIL for a second
+        # or two, and the event loop that sends the bundle would wait on it).
+        await self.bundles.sent(FIRST_BUNDLE_WAIT_S)
         try:
             await loop.run_in_executor(None, self.engine.load, self._scene_arg)
         except Exception as exc:  # a scene that validated but cannot be built: say so

@@ -16,6 +16,7 @@ the bundle's options. Anything else changing does not need a new bundle.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -117,6 +118,7 @@ class BundleCache:
         self._lock = threading.Lock()
         self._served: dict[str, Path] = {}  # URL name -> file (only these are served)
         self._bytes: dict[str, bytes] = {}  # what was served, kept (a few MB per scenario)
+        self._sent: asyncio.Event | None = None  # a bundle has gone to a page
 
     def _ref(self, key: str) -> Path:
         return self.folder / f"{key}.ref"
@@ -186,6 +188,19 @@ class BundleCache:
         """The file behind a URL name this process handed out, or None (anything else)."""
         return self._served.get(name)
 
+    def _sent_event(self) -> asyncio.Event:
+        if self._sent is None:
+            self._sent = asyncio.Event()
+        return self._sent
+
+    async def sent(self, timeout: float) -> bool:
+        """Wait until a page has been sent a bundle (at most ``timeout`` seconds)."""
+        try:
+            await asyncio.wait_for(self._sent_event().wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     def bind(self, wslink_server: Any) -> None:
         """``GET /bundle/<name>``: the gzip bytes as they are (Content-Encoding: gzip, so
         the browser inflates them natively), cacheable forever (the name is the content)."""
@@ -207,7 +222,11 @@ class BundleCache:
             if "gzip" in request.headers.get("Accept-Encoding", ""):
                 headers["Content-Encoding"] = "gzip"
             # the player also inflates gzip bytes itself when no encoding was declared
-            return web.Response(body=body, headers=headers)
+            response = web.Response(body=body, headers=headers)
+            await response.prepare(request)
+            await response.write_eof()
+            self._sent_event().set()
+            return response
 
         wslink_server.app.add_routes([web.get(ROUTE + "/{name}", serve)])
 

@@ -242,10 +242,15 @@
       if (oldSlot) oldSlot.remove();
     }
     P.shown = b.scenario; // the scenario whose first frame is drawn
-    if (!P.sceneReady) {
+    if (!P.firstFrameAt) {
       P.firstFrameAt = Date.now();
       mark("firstFrame");
       document.body.classList.add("ps-ready");
+      // ready for use: the picture is drawn and the server has its scene (the server builds
+      // its own actors after sending the bundle, so the page's controls may come a moment
+      // after the first frame)
+      await until(() => !!get(N.App.SCENE_TITLE));
+      mark("stateIn");
       setTimeout(() => {
         P.sceneReady = true;
       }, 100);
@@ -365,7 +370,7 @@
    * must not leave it blank (benchmarks/soak.py --loads counts pages that drew). */
   function watchFirstPicture() {
     setTimeout(() => {
-      if (P.sceneReady) return;
+      if (P.firstFrameAt) return;
       P.askedAgain = (P.askedAgain || 0) + 1;
       mark("askedAgain");
       loading = null;
