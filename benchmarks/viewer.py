@@ -202,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
             for which, root in (("new", ROOT), ("old", old_root)):
                 if root is None:
                     continue
-                first, printed, marks, page, serve = first_frame(browser, root, scene)
+                try:
+                    first, printed, marks, page, serve = first_frame(browser, root, scene)
+                except Exception as exc:  # noqa: BLE001 (say which page, then stop)
+                    raise SystemExit(f"the {which} page did not draw: {exc}") from None
                 runs[which].append((first, printed, marks))
                 if run < args.runs - 1:
                     page.close()
