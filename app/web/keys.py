@@ -38,16 +38,6 @@ class View:
     LOOKS: Final = "view_looks"  # {id: [visible 0|1, opacity, "#rrggbb"]} of every drawable
 
 
-class Spread:
-    """What the browser needs to animate the spread by itself (see ``engine.client_uniforms``)."""
-
-    IDS: Final = "sp_ids"  # {nerve_luts, arrow_luts, heads, masses}: vtk.js instance ids
-    # per-frame uniforms, one key each: the ranges, and head/mass i's visibility and matrix
-    RANGES: Final = "sp_r"  # [nerve lo, hi, arrow lo, hi]
-    HEAD: Final = "sp_h"  # + i: [visible, row-major 3x4]
-    MASS: Final = "sp_m"  # + i
-
-
 class Slab:
     """The slab through the scene and the schematic MR panel beside the 3D view
     (``slab_logic``; a browser rendering by itself clips its own surfaces with ``PLANES``)."""
@@ -164,7 +154,7 @@ def js_names() -> dict[str, dict[str, str]]:
     """Every name above, for the browser: ``static/viewer.js`` reads them from
     ``window.PS_NAMES`` (``PS_NAMES.Timeline.TIME``) and spells none by hand."""
     out: dict[str, dict[str, str]] = {}
-    for cls in (App, View, Spread, Slab, Timeline, Structure, Share, Export, Trigger):
+    for cls in (App, View, Slab, Timeline, Structure, Share, Export, Trigger):
         out[cls.__name__] = {k: v for k, v in vars(cls).items()
                              if k.isupper() and isinstance(v, str)}
     out["Refs"] = {"PLAYER": PLAYER_ID, "REMOTE": REMOTE_REF}

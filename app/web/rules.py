@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.web.keys import App, Export, Share, Slab, Spread, Structure, Timeline, View
+from app.web.keys import App, Export, Share, Slab, Structure, Timeline, View
 from app.web.keys import Trigger as T
 
 StateView = Mapping[str, Any]  # what a rule may read: the server's current state
@@ -198,7 +198,6 @@ WRITABLE: dict[str, Rule] = {
 SERVER_ONLY: frozenset[str] = frozenset({
     App.SCENE_TITLE, App.SCENARIOS, App.CREDIT, App.HAS_SPREAD, App.LEGEND, App.MESSAGES,
     View.LABEL_ANCHORS, View.CAMERA, View.PRESETS, View.CAMERA_GOTO, View.BUNDLE, View.LOOKS,
-    Spread.IDS, Spread.RANGES,
     Timeline.START, Timeline.DURATION, Timeline.PLAYING, Timeline.DATE, Timeline.DATE_LABEL,
     Timeline.STAGES, Timeline.STAGE, Timeline.CAPTION, Timeline.TICKS, Timeline.PSA,
     Timeline.EVENTS, Timeline.PSA_SVG, Timeline.PSA_TOP, Timeline.MARKER, Timeline.ANCHOR,
@@ -209,7 +208,7 @@ SERVER_ONLY: frozenset[str] = frozenset({
     Slab.MIN, Slab.MAX, Slab.SPEC, Slab.LABEL, Slab.PRESETS, Slab.FINDINGS, Slab.FINDING,
     Slab.PANEL, Slab.PLANES, Slab.MESSAGE,
 })
-SERVER_ONLY_PREFIXES: tuple[str, ...] = (Spread.HEAD, Spread.MASS)  # + i: per frame
+SERVER_ONLY_PREFIXES: tuple[str, ...] = ()  # families of keys (name + i), none at present
 
 # Keys each page keeps for itself (trame "client only": never sent to the server).
 CLIENT_ONLY: frozenset[str] = frozenset({App.NOTES, Export.MINE, Timeline.NOW})
