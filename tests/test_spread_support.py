@@ -38,6 +38,9 @@ LANDMARKS = {
     "prostate_bed": [0, -50, -105],
     "sacral_canal_s1_s2": [0, 30, -22],
     "conus_medullaris": [0, 12, 170],
+    # the imaging findings' sciatic-notch slab sits between these
+    "ischial_spine_l": [40, 50, -80],
+    "ischial_spine_r": [-40, 50, -80],
 }
 
 
