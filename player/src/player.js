@@ -61,6 +61,8 @@
  *       'play'   ({playing, anchorTime, anchorWallClock, speed})
  *       'camera' (camera, {source: 'user'|'preset'|'api', end: bool})  end: a move ended
  *       'visibility' ({id: bool})  'labels' (bool)  'frame' ()  after each rendered frame
+ *   player.toScreen([x, y, z])      a world point's [x, y] in CSS px from the view's top left,
+ *                                   or null behind the camera
  *   player.render()                 draw now (normally scheduled on the next frame)
  *   player.resize()                 after the container changed size
  *   player.destroy()
@@ -848,6 +850,11 @@ export function createPlayer(container, bundle, options = {}) {
     render,
     resize,
     canvas: () => glWindow.getCanvas(),
+    toScreen(point) {
+      const rect = container.getBoundingClientRect();
+      const q = project(camNow(), rect.width / Math.max(1, rect.height), point);
+      return q ? [q[0] * rect.width, q[1] * rect.height] : null;
+    },
     destroy() {
       api.pause();
       destroyed = true;

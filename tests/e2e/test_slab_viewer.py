@@ -130,3 +130,34 @@ def test_slab_local_remote_and_render_agree(page, tmp_path):
         print(f"{name}: mean abs diff {mean:.2f}, {changed:.2%} pixels changed")
         assert mean <= 4.0 and changed <= 0.03, (
             f"{name}: mean {mean:.2f}, {changed:.1%} pixels changed")
+
+
+def test_dragging_the_grip_moves_the_slab(page):
+    """The grip in the 3D view: dragging it along its arrow moves the slab that way, and the
+    server's slab (the panel's level and the player's planes) follows."""
+    trigger(page, "sl_preset", "fig3_s1")
+    wait_state(page, "sl_spec", "v === 'axial:S1,thickness=6'")
+    page.wait_for_function("window.pelvic.slabGrip && window.pelvic.slabGrip()")
+    before = state(page, "sl_pos")
+    planes = page.evaluate("window.pelvic.player.getSlab().planes")
+    grip = page.evaluate("window.pelvic.slabGrip()")
+    # which way is superior on screen: the grip's own geometry, read back from the player
+    up = page.evaluate("""() => { const p = window.pelvic.player, c = p.getCamera().focalPoint;
+      const a = p.toScreen(c), b = p.toScreen([c[0], c[1], c[2] + 10]);
+      return [b[0] - a[0], b[1] - a[1]]; }""")
+    scale = 30 / max(1e-6, (up[0] ** 2 + up[1] ** 2) ** 0.5)  # about 30 px along the axis
+    page.mouse.move(grip["x"], grip["y"])
+    page.mouse.down()
+    for k in range(1, 6):
+        page.mouse.move(grip["x"] + up[0] * scale * k / 5, grip["y"] + up[1] * scale * k / 5)
+        page.wait_for_timeout(60)
+    page.mouse.up()
+    wait_state(page, "sl_pos", f"v > {before} + 1")
+    moved = state(page, "sl_pos")
+    assert state(page, "sl_spec").startswith("axial:z=")
+    page.wait_for_function(f"window.pelvic.player.getSlab().planes[0][2] !== {planes[0][2]}")
+    after = page.evaluate("window.pelvic.player.getSlab().planes")
+    assert abs(after[0][2] - planes[0][2] - (moved - before)) < 0.6
+    # the grip followed the slab
+    grip2 = page.evaluate("window.pelvic.slabGrip()")
+    assert (grip2["x"] - grip["x"]) * up[0] + (grip2["y"] - grip["y"]) * up[1] > 0
