@@ -48,7 +48,6 @@ class ExportLogic:
         s.setdefault(K.FROM, "")
         s.setdefault(K.TO, "")
         s.setdefault(K.FORMAT, "mp4")
-        s.setdefault(K.JOB, None)
         s.setdefault(K.JOBS, [])
         s.setdefault(K.MINE, None)
         app.ctrl.trigger(Trigger.EX_START)(self.start)

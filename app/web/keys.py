@@ -111,7 +111,6 @@ class Export:
     SIZES: Final = "ex_sizes"  # the choices offered for SIZE, FPS and FORMAT
     FPSS: Final = "ex_fpss"
     FORMATS: Final = "ex_formats"
-    JOB: Final = "ex_job"  # {id, state, progress, eta_s, error, filename, url} or None
     JOBS: Final = "ex_jobs"  # every page's jobs: [{id, state, position, progress, ...}]
     MINE: Final = "ex_mine"  # this page's: {id} or {error} (client only)
 

@@ -204,7 +204,7 @@ SERVER_ONLY: frozenset[str] = frozenset({
     Structure.ROWS, Structure.EXPANDED, Structure.HIDDEN, Structure.ISOLATED,
     Structure.OPACITY, Structure.COLOR, Structure.SPREAD_NODES, Structure.DEFAULTS,
     Share.QUERY,
-    Export.SIZES, Export.FPSS, Export.FORMATS, Export.JOB, Export.JOBS,
+    Export.SIZES, Export.FPSS, Export.FORMATS, Export.JOBS,
     Slab.MIN, Slab.MAX, Slab.SPEC, Slab.LABEL, Slab.PRESETS, Slab.FINDINGS, Slab.FINDING,
     Slab.PANEL, Slab.PLANES, Slab.MESSAGE,
 })

@@ -211,8 +211,18 @@ def test_a_late_follower_starts_at_the_current_moment_while_playing(browser, lec
     print(f"a late follower's page was ready {time.monotonic() - t0:.1f} s after opening")
     try:
         wait_follow(late, "p.isPlaying()", timeout=5_000)
-        now_f = late.evaluate("() => [Date.now(), pelvicFollow.player.getTime()]")
-        assert abs(now_f[1] - server_time(presenter, now_f[0])) <= DRIFT_S
+        # within one second of playing it shows the presenter's moment (its first frames on a
+        # busy software GPU may lag while its clock settles)
+        drifts = []
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            now_f = late.evaluate("() => [Date.now(), pelvicFollow.player.getTime()]")
+            drifts.append(abs(now_f[1] - server_time(presenter, now_f[0])))
+            if drifts[-1] <= DRIFT_S:
+                break
+            late.wait_for_timeout(100)
+        print(f"late follower drift: {['%.3f' % d for d in drifts]} s")
+        assert drifts[-1] <= DRIFT_S, drifts
         assert not late.errors
     finally:
         trigger(presenter, "tl_toggle")

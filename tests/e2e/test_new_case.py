@@ -52,10 +52,13 @@ def test_a_new_case_plays_with_its_own_record_and_exports(browser, case_served):
         for key, value in ((Export.SIZE, "640x360"), (Export.FPS, 10), (Export.FORMAT, "mp4"),
                            (Export.RANGE, "stage")):
             set_state(page, key, value)
-        page.evaluate("([n, a]) => window.trame.trigger(n, a)", [Trigger.EX_START, []])
-        wait_state(page, Export.JOB, "v && ['done', 'error', 'cancelled'].includes(v.state)",
-                   timeout=150_000)
-        job = state(page, Export.JOB)
+        mine = page.evaluate("([n, a]) => window.trame.trigger(n, a)", [Trigger.EX_START, []])
+        assert mine.get("id"), mine  # this page's job, followed in everyone's list
+        find = f"(window.trame.state.get({Export.JOBS!r}) || []).find(j => j.id === {mine['id']!r})"
+        page.wait_for_function(f"() => {{ const j = {find}; "
+                               "return j && ['done', 'error', 'cancelled'].includes(j.state); }",
+                               timeout=150_000)
+        job = page.evaluate(f"() => {find}")
         assert job["state"] == "done", job
         assert job["filename"].endswith(".mp4")
         assert not page.errors
