@@ -16,6 +16,14 @@ SHARED_ANATOMY = ROOT.parent / "shared" / "anatomy"
 REFERENCES = Path(__file__).resolve().parent / "references"
 
 
+def pytest_itemcollected(item):
+    """With pytest-xdist (``./dev test`` runs two workers): the browser tests one after another
+    on one worker, beside the rest; their timings assume one Chromium at a time. (Marked as
+    items are collected, before pytest-xdist reads the groups.)"""
+    if "/e2e/" in str(item.path):
+        item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
     """Run ``python -m app ARGS`` in a fresh process, as a user would."""
     return subprocess.run([sys.executable, "-m", "app", *args], cwd=kw.pop("cwd", ROOT),
