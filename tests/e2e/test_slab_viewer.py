@@ -115,8 +115,9 @@ def test_slab_local_remote_and_render_agree(page, tmp_path):
         page.wait_for_timeout(2000)
         remote = _only(page, "remote")
     finally:
+        # (a page's state writes wait while it has a call in flight, and triggers do not: a
+        # write here could land after the next test's first trigger, so the slab stays on)
         set_state(page, "viewMode", "local")
-        set_state(page, "sl_on", False)
     h, w = local.shape[:2]
     ref = tmp_path / "render.png"
     r = subprocess.run([sys.executable, "-m", "app", "render", "--slab", "axial:S1,thickness=6",
@@ -137,7 +138,12 @@ def test_dragging_the_grip_moves_the_slab(page):
     server's slab (the panel's level and the player's planes) follows."""
     trigger(page, "sl_preset", "fig3_s1")
     wait_state(page, "sl_spec", "v === 'axial:S1,thickness=6'")
-    page.wait_for_function("window.pelvic.slabGrip && window.pelvic.slabGrip()")
+    wait_state(page, "sl_on", "v === true")
+    page.wait_for_function("window.pelvic.slabGrip && window.pelvic.slabGrip()", timeout=60_000)
+    # the preset's camera has arrived (it glides there): the grip stays put
+    page.wait_for_function("""() => new Promise(r => { const a = window.pelvic.slabGrip();
+      setTimeout(() => { const b = window.pelvic.slabGrip();
+        r(a && b && Math.hypot(a.x - b.x, a.y - b.y) < 0.5); }, 400); })""", timeout=60_000)
     before = state(page, "sl_pos")
     planes = page.evaluate("window.pelvic.player.getSlab().planes")
     grip = page.evaluate("window.pelvic.slabGrip()")
@@ -158,7 +164,9 @@ def test_dragging_the_grip_moves_the_slab(page):
     moved = state(page, "sl_pos")
     page.wait_for_function(f"window.pelvic.player.getSlab().planes[0][2] !== {planes[0][2]}")
     after = page.evaluate("window.pelvic.player.getSlab().planes")
-    assert abs(after[0][2] - planes[0][2] - (moved - before)) < 0.6
+    assert abs(after[0][2] - planes[0][2] - (moved - before)) < 0.6, (before, moved, planes,
+                                                                      after)
     # the grip followed the slab
     grip2 = page.evaluate("window.pelvic.slabGrip()")
-    assert (grip2["x"] - grip["x"]) * up[0] + (grip2["y"] - grip["y"]) * up[1] > 0
+    assert (grip2["x"] - grip["x"]) * up[0] + (grip2["y"] - grip["y"]) * up[1] > 0, (
+        grip, grip2, up, before, moved)
