@@ -340,7 +340,10 @@ def test_interrupted_export_leaves_nothing(mesh_scene, tmp_path, name):
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "export", str(mesh_scene), "-o", str(out), "--size",
          "160x90", "--fps", "30", "--duration", "120", f"--progress-file={progress}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # as from a terminal: a shell's background job (a CI runner's, say) ignores SIGINT, and
+        # its children inherit that, so Ctrl-C's signal would never reach the export
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
