@@ -16,20 +16,12 @@ SHARED_ANATOMY = ROOT.parent / "shared" / "anatomy"
 REFERENCES = Path(__file__).resolve().parent / "references"
 
 
-# Two lines of browser tests, one per worker, each module's tests in turn on its line; the
-# halves take about as long (per-file times with --durations), and the lecture tests, whose
-# drift limits are the tightest, share their line with the lighter pages, not with the soak.
-BROWSER_LINE_B = {"test_web_viewer.py", "test_soak.py", "test_slab_viewer.py",
-                  "test_hostile_page.py", "test_link_fuzz.py"}
-
-
 def pytest_itemcollected(item):
-    """With pytest-xdist (``./dev test`` runs two workers): each browser module runs all on
-    one worker (its server and Chromium are per module), in one of two lines; the rest fill
-    in beside them. (Marked as items are collected, before pytest-xdist reads the groups.)"""
+    """With pytest-xdist (``./dev test`` runs two workers): the browser tests one after another
+    on one worker, beside the rest; their timings assume one Chromium at a time. (Marked as
+    items are collected, before pytest-xdist reads the groups.)"""
     if "/e2e/" in str(item.path):
-        line = "browser-b" if item.path.name in BROWSER_LINE_B else "browser-a"
-        item.add_marker(pytest.mark.xdist_group(line))
+        item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
