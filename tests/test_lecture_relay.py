@@ -239,9 +239,10 @@ def test_followers_on_two_relays_and_on_the_server_stay_in_step(lecture, relays,
 def test_a_browser_follows_through_a_relay(lecture, relays):
     from playwright.sync_api import sync_playwright
 
+    from tests.e2e.conftest import launch_chromium
+
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                               args=["--no-sandbox", "--disable-background-networking"])
+        b = launch_chromium(pw)
         try:
             page = b.new_page(viewport={"width": 640, "height": 400})
             errors: list[str] = []

@@ -1,6 +1,11 @@
 """End-to-end fixtures: one ``pelvic-spread serve`` and one headless Chromium per module.
 
 Debian's Chromium at /usr/bin/chromium (CI installs it); without it these tests skip.
+
+WebGL: Chromium draws with Mesa's llvmpipe (through ANGLE on EGL, the software GL that VTK's
+``render`` uses here) where it has it, and with its own SwiftShader otherwise; on this 2-core
+machine llvmpipe takes the browser tests in about 60% of the time. ``PELVIC_SPREAD_WEBGL=
+swiftshader`` keeps Chromium's own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,34 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium"))
 START_TIMEOUT_S = float(os.environ.get("PELVIC_SPREAD_SERVE_TIMEOUT", "300"))
 URL_RE = re.compile(r"Serving .* at (http://\S+)")
+BASE_ARGS = ["--no-sandbox", "--disable-background-networking"]
+LLVMPIPE_ARGS = ["--ignore-gpu-blocklist", "--enable-gpu", "--use-angle=gl-egl"]
+_WEBGL_RENDERER = """() => { const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return ''; const e = gl.getExtension('WEBGL_debug_renderer_info');
+  return gl.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : gl.RENDERER); }"""
+_chosen: list[list[str]] = []
+
+
+def chromium_args(pw) -> list[str]:  # noqa: ANN001 - a sync Playwright
+    """Chromium's arguments here: llvmpipe's when a probe shows Chromium drawing with it."""
+    if not _chosen:
+        args = BASE_ARGS
+        if os.environ.get("PELVIC_SPREAD_WEBGL", "llvmpipe") == "llvmpipe":
+            b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                   args=BASE_ARGS + LLVMPIPE_ARGS)
+            try:
+                renderer = b.new_page().evaluate(_WEBGL_RENDERER)
+            finally:
+                b.close()
+            if "llvmpipe" in renderer:
+                args = BASE_ARGS + LLVMPIPE_ARGS
+        _chosen.append(args)
+    return list(_chosen[0])
+
+
+def launch_chromium(pw):  # noqa: ANN001, ANN201 - a sync Playwright, its Browser
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                              args=chromium_args(pw))
 
 
 def pytest_collection_modifyitems(items):
@@ -82,8 +115,7 @@ def browser(served):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                               args=["--no-sandbox", "--disable-background-networking"])
+        b = launch_chromium(pw)
         yield b
         b.close()
 

@@ -28,7 +28,7 @@ from PIL import Image
 from app.export.slides import BAND_MM
 from app.spread.routes import arc_length
 from tests.conftest import ROOT, run_cli
-from tests.e2e.conftest import CHROMIUM
+from tests.e2e.conftest import CHROMIUM, launch_chromium
 
 PAGE_DIR = ROOT / "tests" / "e2e" / "glb_page"
 OUTPUT = ROOT / "tests" / "output"
@@ -68,8 +68,7 @@ def page(site):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-background-networking"])
+        browser = launch_chromium(pw)
         p = browser.new_page(viewport={"width": SIZE[0], "height": SIZE[1]})
         p.errors = []
         p.on("pageerror", lambda e: p.errors.append(str(e)))

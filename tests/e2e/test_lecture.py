@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, ROOT
+from tests.e2e.conftest import CHROMIUM, ROOT, launch_chromium
 
 KEY = "lecture-test-key"
 DRIFT_S = 0.1  # animation seconds, at speed 1
@@ -81,8 +81,7 @@ def browser(lecture):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                               args=["--no-sandbox", "--disable-background-networking"])
+        b = launch_chromium(pw)
         yield b
         b.close()
 
@@ -222,7 +221,7 @@ def test_a_late_follower_starts_at_the_current_moment_while_playing(browser, lec
             if drifts[-1] <= DRIFT_S:
                 break
             late.wait_for_timeout(100)
-        print(f"late follower drift: {['%.3f' % d for d in drifts]} s, "
+        print(f"late follower drift: {[round(d, 3) for d in drifts]} s, "
               f"{time.monotonic() - t_play:.1f} s after it played")
         assert drifts[-1] <= DRIFT_S, drifts
         assert not late.errors

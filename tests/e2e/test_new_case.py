@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from app.web.keys import App, Export, Timeline, Trigger
-from tests.e2e.conftest import CHROMIUM, Served, open_page, set_state, state, wait_state
+from tests.e2e.conftest import (
+    CHROMIUM,
+    Served,
+    launch_chromium,
+    open_page,
+    set_state,
+    state,
+    wait_state,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +38,7 @@ def browser(case_served):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                               args=["--no-sandbox", "--disable-background-networking"])
+        b = launch_chromium(pw)
         yield b
         b.close()
 

@@ -30,10 +30,10 @@ from PIL import Image
 from app.case import load_scene
 from app.model.loader import resolve_scene_path
 from app.player.export import export_html, export_site
+from tests.e2e.conftest import CHROMIUM, launch_chromium
 from tests.imagecmp import compare
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium"))
 OUTPUT = ROOT / "tests" / "output" / "player"
 SIZE = (960, 540)
 MOMENTS = [("2011-09", "anterior"), ("2012-03", "anterior"), ("2014-04", "anterior"),
@@ -59,8 +59,7 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                               args=["--no-sandbox", "--disable-background-networking"])
+        b = launch_chromium(pw)
         yield b
         b.close()
 
