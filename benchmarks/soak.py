@@ -1,6 +1,6 @@
 """Long sessions stay flat: many Chromium pages on one ``serve`` for minutes, then counts.
 
-    .venv/bin/python benchmarks/soak.py [--pages 8] [--minutes 10] [--seed 1]
+    .venv/bin/python benchmarks/soak.py [--pages 8] [--minutes 10] [--seed 1] [--webgl W]
     .venv/bin/python benchmarks/soak.py --loads 100      # first picture, load after load
 
 Soak: ``--pages`` pages on one server for ``--minutes``, each doing in turn what a lecture
@@ -187,6 +187,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--loads", type=int, default=0, help="instead: N page loads in a row")
     ap.add_argument("--load-timeout", type=float, default=60.0)
+    ap.add_argument("--webgl", choices=("llvmpipe", "swiftshader"), default="llvmpipe",
+                    help="Chromium's WebGL: Mesa's llvmpipe (as the tests use) or its own")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
     from ws_fuzz import Server
@@ -197,7 +199,9 @@ def main() -> int:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
                     executable_path=os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium"),
-                    headless=True, args=["--no-sandbox"])
+                    headless=True, args=["--no-sandbox"] + (
+                        ["--ignore-gpu-blocklist", "--enable-gpu", "--use-angle=gl-egl"]
+                        if args.webgl == "llvmpipe" else []))
                 if args.loads:
                     r = loads(browser, server, args.loads, args.load_timeout)
                 else:
@@ -214,7 +218,8 @@ def main() -> int:
         return 0 if r["drew"] == r["loads"] and not r["page_errors"] else 1
     s, e = r["start"], r["end"]
     grew = e["rss_mb"] - s["rss_mb"]
-    print(f"soak: {r['pages']} pages for {r['seconds']} s, actions {r['actions']}")
+    print(f"soak: {r['pages']} pages for {r['seconds']} s ({args.webgl}), "
+          f"actions {r['actions']} ({sum(r['actions'].values())})")
     print(f"  server RSS: start {s['rss_mb']:.0f} MB, end {e['rss_mb']:.0f} MB "
           f"({grew:+.0f} MB; bar +50 MB)")
     print(f"  VTK: start {s['census']['vtk']}, end {e['census']['vtk']}")
