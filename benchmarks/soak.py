@@ -90,8 +90,10 @@ def act(page: Any, rng: random.Random) -> str:
         page.evaluate("() => window.trame.state.set('view_labels', "
                       "!window.trame.state.get('view_labels'))")
     elif what == "reload":
-        page.reload()
-        page.wait_for_function(READY, timeout=120_000)
+        # (on two busy cores a page's "load" can take over Playwright's 30 s; the bar is that
+        # it draws again)
+        page.reload(wait_until="commit", timeout=120_000)
+        page.wait_for_function(READY, timeout=180_000)
     return what
 
 
