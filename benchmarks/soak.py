@@ -195,15 +195,16 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
     from ws_fuzz import Server
 
+    from tests.e2e.conftest import LLVMPIPE_ARGS  # the browser tests' flags for llvmpipe
+
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp))
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(
                     executable_path=os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium"),
-                    headless=True, args=["--no-sandbox"] + (
-                        ["--ignore-gpu-blocklist", "--enable-gpu", "--use-angle=gl-egl"]
-                        if args.webgl == "llvmpipe" else []))
+                    headless=True,
+                    args=["--no-sandbox"] + (LLVMPIPE_ARGS if args.webgl == "llvmpipe" else []))
                 if args.loads:
                     r = loads(browser, server, args.loads, args.load_timeout)
                 else:
