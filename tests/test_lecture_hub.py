@@ -184,6 +184,52 @@ def test_a_relay_forwards_the_same_bytes_and_refuses_a_gap():
     assert relay.state == {"time": 1.0}
 
 
+
+def test_a_relay_holds_the_bundle_before_its_followers_hear_of_it():
+    """Followers fetch the bundle as soon as an event names it: the relay must have the file by
+    then, from a snapshot and from an event alike (CI once saw a 404 in that window)."""
+    from app.lecture.assets import PREFIX
+    from app.lecture.relay import Relay
+
+    class FakeRedis:
+        def __init__(self, data: dict[str, bytes]) -> None:
+            self.data = data
+
+        async def get(self, key: str) -> bytes | None:
+            await asyncio.sleep(0.01)  # a real round trip: followers could ask meanwhile
+            return self.data.get(key)
+
+    async def go():
+        relay = Relay("redis://127.0.0.1:1/0", channel="t")
+        try:
+            hub = Hall()
+            name_a, name_b = "case.aaaaaaaaaaaa.bin.gz", "case.bbbbbbbbbbbb.bin.gz"
+            relay._redis = FakeRedis({relay.asset_prefix + name_a: b"\x1f\x8bA",
+                                      relay.asset_prefix + name_b: b"\x1f\x8bB"})
+            seen: list[tuple[str, bool]] = []
+
+            def watch(data, msg=None, real=relay.hall.forward):
+                url = (msg or {}).get("s", {}).get("bundle")
+                if url:
+                    seen.append((url, relay.assets.file(url[len(PREFIX):]) is not None))
+                return real(data, msg)
+
+            relay.hall.forward = watch
+            hub.update({"bundle": PREFIX + name_a, "time": 0.0})
+            relay._redis.data[relay.snapshot_key] = hub.snapshot()
+            await relay._catch_up()  # a relay that starts late: the file, then the snapshot
+            caught = relay.assets.file(name_a) is not None and relay.hall.state["bundle"]
+            event = hub.update({"bundle": PREFIX + name_b})
+            await relay._on_message(event)
+            return caught, seen
+        finally:
+            relay.close()
+
+    caught, seen = run(go)
+    assert caught == PREFIX + "case.aaaaaaaaaaaa.bin.gz"
+    assert seen == [(PREFIX + "case.bbbbbbbbbbbb.bin.gz", True)]
+
+
 # -- the hub on a real viewer app (no server started) -------------------------------------------
 @pytest.fixture(scope="module")
 def lecture(tmp_path_factory):

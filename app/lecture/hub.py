@@ -66,6 +66,9 @@ class LectureHub:
         self._scheduled = False
         self._anchor_seen: tuple[tuple[float, float], float] | None = None
         self._bundle_error = ""
+        # scene path -> bundle name, once the bundle can be fetched everywhere (with a relay:
+        # after it was queued for Redis, ahead of any event that names it)
+        self._bundles: dict[str, str] = {}
         app.guard.lecture = self
         s = app.state
         s.change(Timeline.PLAYING, Timeline.SPEED)(lambda **_: self.mark("time"))
@@ -159,7 +162,7 @@ class LectureHub:
 
     def scenario_fields(self) -> dict[str, Any]:
         engine = self.app.engine
-        name = self.assets.bundle_name(engine.path)
+        name = self._bundles.get(str(engine.path))
         if name is None:
             self._build_bundle(engine.path)
         return {"scenario": engine.path.stem, "title": engine.scene.name,
@@ -215,11 +218,14 @@ class LectureHub:
                 log.error("lecture: %s", exc)
                 self._bundle_error = str(exc)
                 return
+            name = self.assets.bundle_name(path)
+            if name is None:
+                return
             if self.relay is not None:
-                name = self.assets.bundle_name(path)
-                file = self.assets.file(name) if name else None
+                file = self.assets.file(name)
                 if file is not None:
                     self.relay.put_asset(name, file.read_bytes())
+            self._bundles[str(path)] = name  # only now may a snapshot name it
             self.mark("scenario")
 
         try:

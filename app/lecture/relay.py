@@ -212,8 +212,8 @@ class Relay:
         if isinstance(msg, dict) and isinstance(msg.get("s"), dict):
             self._saw(msg)
             if (msg.get("e"), msg.get("q")) != (self.hall.epoch, self.hall.seq):
+                await self._fetch_bundle(msg["s"].get("bundle"))  # before followers are told
                 self.hall.load(str(msg.get("e")), int(msg.get("q") or 0), msg["s"])
-                await self._fetch_bundle()
 
     async def _on_message(self, data: bytes) -> None:
         try:
@@ -228,14 +228,18 @@ class Relay:
         if isinstance(msg.get("q"), int) and msg.get("e") == self.hall.epoch \
                 and msg["q"] <= self.hall.seq:
             return  # seen already (the snapshot we caught up with had it)
+        fields = msg.get("s")
+        if isinstance(fields, dict) and "bundle" in fields:
+            # the file first: a follower told of a bundle fetches it at once
+            await self._fetch_bundle(fields["bundle"])
         if not self.hall.forward(bytes(data), msg):
             await self._catch_up()  # a gap, or a new presenter: the whole snapshot
-        elif "bundle" in (msg.get("s") or {}):
-            await self._fetch_bundle()
 
-    async def _fetch_bundle(self) -> None:
-        """The snapshot's bundle from Redis into this relay's files, before followers ask."""
-        url = self.hall.state.get("bundle")
+    async def _fetch_bundle(self, url: Any = None) -> None:
+        """A bundle (by default the snapshot's) from Redis into this relay's files, before
+        followers are told of it."""
+        if url is None:
+            url = self.hall.state.get("bundle")
         if not isinstance(url, str) or not url.startswith(PREFIX):
             return
         name = url[len(PREFIX):]
