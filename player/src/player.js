@@ -155,6 +155,9 @@ function makeLight(spec) {
   return light;
 }
 
+// vtk.js's own choice, as its get3DContext asks (with the browser's default antialiasing)
+const CONTEXT = { preserveDrawingBuffer: false, depth: true, alpha: true, powerPreference: "high-performance" };
+
 export function createPlayer(container, bundle, options = {}) {
   const H = bundle.header;
   const array = bundle.array;
@@ -177,22 +180,13 @@ export function createPlayer(container, bundle, options = {}) {
   // Translucent surfaces blend in actor order with depth writes off, as VTK does without
   // depth peeling (what the still renderer uses): vtk.js takes that path when the context
   // has no float colour buffers, so hide them. It is also cheaper than vtk.js's
-  // order-independent pass (a float framebuffer, extra shaders): a faster first frame.
-  const make3D = glWindow.get3DContext;
-  glWindow.get3DContext = (opts) => {
-    // the canvas hands vtk.js this same context; without one, say why (not a TypeError)
-    if (!glWindow.getCanvas().getContext("webgl2", opts)) {
-      throw new Error("this browser offers no WebGL 2, which the 3D view needs");
-    }
-    const gl = make3D(opts);
-    const hidden = /^EXT_color_buffer(_half)?_float$/;
-    return new Proxy(gl, {
-      get(target, key) {
-        if (key === "getExtension") return (name) => (hidden.test(name) ? null : target.getExtension(name));
-        return Reflect.get(target, key);
-      },
-    });
-  };
+  // order-independent pass (a float framebuffer, a depth pre-pass of every opaque surface).
+  // vtk.js freezes its objects, so this shapes the context itself: the canvas hands vtk.js
+  // the context made here (the first getContext call fixes its attributes).
+  const gl = glWindow.getCanvas().getContext("webgl2", CONTEXT);
+  if (!gl) throw new Error("this browser offers no WebGL 2, which the 3D view needs");
+  const getExtension = gl.getExtension.bind(gl);
+  gl.getExtension = (name) => (/^EXT_color_buffer(_half)?_float$/.test(name) ? null : getExtension(name));
   renderWindow.addView(glWindow);
   glWindow.setContainer(canvasBox);
   const base = vtkRenderer.newInstance();
@@ -674,7 +668,12 @@ export function createPlayer(container, bundle, options = {}) {
   if (options.interactive !== false) {
     interactor = vtkRenderWindowInteractor.newInstance();
     interactor.setView(glWindow);
+    // initialize() draws at once, before the canvas has its size and the scene its time: a
+    // whole wasted frame (shaders, buffers) on the way to the first one. The first frame is
+    // the scheduled one below.
+    interactor.setEnableRender(false);
     interactor.initialize();
+    interactor.setEnableRender(true);
     interactor.bindEvents(canvasBox);
     const style = vtkInteractorStyleTrackballCamera.newInstance();
     interactor.setInteractorStyle(style);

@@ -113,6 +113,27 @@ def test_player_frame_matches_render(chromium, case_html, tmp_path, date, camera
     compare(img, ref)
 
 
+def test_translucent_surfaces_blend_in_one_pass_as_render_does(chromium, case_html):
+    """The player hides float colour buffers from vtk.js, so translucent surfaces blend in actor
+    order (as `render` draws them without depth peeling) instead of vtk.js's order-independent
+    pass, which draws every opaque surface twice into an offscreen buffer (0.7 s more for the
+    first frame here). vtk.js freezes its objects: a hook on its window did nothing before."""
+    page = open_player(chromium, case_html.as_uri())
+    try:
+        seen = page.evaluate("""() => {
+            const p = window.pelvic.player, gl = p.canvas().getContext('webgl2');
+            const P = WebGL2RenderingContext.prototype, bind = P.bindFramebuffer;
+            let binds = 0;
+            P.bindFramebuffer = function (...a) { binds++; return bind.apply(this, a); };
+            try { p.render(); } finally { P.bindFramebuffer = bind; }
+            return {binds, float: gl.getExtension('EXT_color_buffer_float'),
+                    half: gl.getExtension('EXT_color_buffer_half_float')};
+        }""")
+    finally:
+        page.close()
+    assert seen == {"binds": 0, "float": None, "half": None}
+
+
 def test_browser_state_equals_python_uniforms(chromium, case_html, scene):
     """What the browser computes per frame is what ``SpreadLayer.uniforms`` gives."""
     from app.render.scene_view import SceneView, make_plotter
