@@ -36,6 +36,8 @@ BAD_TRIGGERS = [
                     "viewAngle": 30}]),
     ("cam_preset", ["../x"]), ("st_set_opacity", ["bladder", 2]), ("st_toggle", [None]),
     ("tl_toggle", [1, 2, 3]), (None, []), ("ex_start", "notalist"),
+    ("ex_start", [{"ex_format": "exe"}]), ("ex_start", [{"ex_size": "99999x99999"}]),
+    ("ex_start", [{"tl_time": 3}]), ("ex_start", ["mp4"]), ("ex_start", [{"ex_fps": 0}]),
 ]
 
 
@@ -174,7 +176,9 @@ def test_scenario_switches_and_exports_are_limited_per_page_per_second(guard):
     names = ["conus_route", "parallel_spread", "conus_route"]
     assert [bool(switch("a", n)) for n in names] == [False, False, True]
     assert not switch("b", "conus_route")  # another page has its own allowance
-    assert guard.screen_trigger("a", "ex_start", [], {}) is None
+    choices = {"ex_size": "320x180", "ex_fps": 10, "ex_format": "gif", "ex_range": "dates",
+               "ex_from": "2012-01", "ex_to": "2013-08"}  # what the Export button sends
+    assert guard.screen_trigger("a", "ex_start", [choices], {}) is None
     assert "per second" in guard.screen_trigger("a", "ex_start", [], {})
     assert guard.rate("a", "export", now=10**9) is None  # a second later: allowed again
 

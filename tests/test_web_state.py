@@ -337,6 +337,23 @@ def test_export_options_and_the_download_route_guard(app):
     flush(app)
 
 
+def test_the_export_click_carries_the_choices_the_page_shows(app):
+    """A page writes state only with no call in flight, while a trigger goes at once: the
+    choices sent with the click win over shared state that has not caught up yet."""
+    ex = app.export
+    s = app.state
+    s.update({Export.RANGE: "whole", Export.FORMAT: "mp4", Export.SIZE: "640x360",
+              Export.FPS: 24})
+    opts = ex.options({Export.FORMAT: "gif", Export.SIZE: "320x180", Export.FPS: 10,
+                       Export.RANGE: "dates", Export.FROM: "2012-01", Export.TO: "2013-08"})
+    assert (opts["format"], opts["size"], opts["fps"]) == ("gif", "320x180", 10)
+    assert (opts["start"], opts["end"]) == ("2012-01", "2013-08")
+    assert ex.options({Export.FPS: 15})["format"] == "mp4"  # the rest from the state
+    answer = ex.start({Export.RANGE: "dates", Export.FROM: "2013-08", Export.TO: "2012-01"})
+    assert "must come after" in answer["error"]
+    assert s[Export.FORMAT] == "mp4" and s[Export.RANGE] == "whole"  # the state untouched
+
+
 def test_screenshot_is_a_png_of_the_view(app):
     from PIL import Image
 

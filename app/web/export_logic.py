@@ -28,6 +28,7 @@ POLL_S = 0.5
 KEEP_ENDED = 40  # finished jobs listed (with their links) besides the running and waiting
 FORMATS = ("mp4", "webm", "gif")
 SIZES = ("640x360", "1280x720", "1920x1080")
+CHOICES = (K.SIZE, K.FPS, K.FORMAT, K.RANGE, K.FROM, K.TO)  # the dialog's keys
 
 
 class ExportLogic:
@@ -55,11 +56,17 @@ class ExportLogic:
         app.ctrl.on_server_bind.add(self._bind)
 
     # -- options -----------------------------------------------------------------------------
-    def options(self) -> dict[str, Any]:
-        """The dialog's choices as ``ExportJobs`` options (UserError when they make no sense)."""
-        s = self.app.state
+    def options(self, choices: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The dialog's choices as ``ExportJobs`` options (UserError when they make no sense).
+
+        ``choices``: the dialog's keys as the page sent them with its Export click (checked by
+        ``rules``), over the shared state. A page writes state only when it has no call in
+        flight while a trigger goes at once, so a choice made just before the click could
+        still be on its way: the click carries them."""
+        s = {**{k: self.app.state[k] for k in CHOICES}, **(choices or {})}
         opts: dict[str, Any] = {"size": s[K.SIZE], "fps": s[K.FPS], "format": s[K.FORMAT],
-                                "captions": True, "camera": s[View.CAMERA] or "anterior",
+                                "captions": True,
+                                "camera": self.app.state[View.CAMERA] or "anterior",
                                 # the page's look: its camera once moved, hidden or isolated
                                 # structures, opacities, colours and labels
                                 "view": self.app.share.current().to_dict()}
@@ -68,8 +75,8 @@ class ExportLogic:
             raise UserError("this scenario has no timeline to export")
         rng = s[K.RANGE]
         if rng == "stage":
-            stages = s[Timeline.STAGES] or []
-            i = s[Timeline.STAGE]
+            stages = self.app.state[Timeline.STAGES] or []
+            i = self.app.state[Timeline.STAGE]
             if i is None or i < 0 or i >= len(stages):
                 raise UserError("no current stage: move the timeline into one first")
             # by date, not rounded seconds: frame 0 is the stage's first day, never the day
@@ -90,13 +97,13 @@ class ExportLogic:
         return opts
 
     # -- jobs --------------------------------------------------------------------------------
-    def start(self) -> dict[str, Any]:
+    def start(self, choices: dict[str, Any] | None = None) -> dict[str, Any]:
         """Queue a clip of what the asking page shows: ``{"id"}``, or ``{"error"}`` for that
         page alone (bad options, a full export folder, a queue too long)."""
         from app.web.guard import current_page
 
         try:
-            opts = self.options()
+            opts = self.options(choices)
             job_id = self.jobs.start(self.app.engine.path, opts, owner=current_page())
         except UserError as exc:
             return {"error": str(exc)}

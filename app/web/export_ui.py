@@ -6,13 +6,16 @@ from __future__ import annotations
 from trame.widgets import html
 from trame.widgets import vuetify3 as v3
 
-from app.web.export_logic import FORMATS, SIZES
+from app.web.export_logic import CHOICES, FORMATS, SIZES
 from app.web.keys import Export as K
 from app.web.keys import Trigger as T
 
 RANGES = [{"title": "Whole animation", "value": "whole"},
           {"title": "Current stage", "value": "stage"},
           {"title": "From / to dates", "value": "dates"}]
+
+# the choices as this page has them, sent with the click (its writes may still be queued)
+CLICKED = "{" + ", ".join(f"{k}: {k}" for k in CHOICES) + "}"
 
 
 def build() -> None:
@@ -69,7 +72,7 @@ def build() -> None:
                          id="ex-queue")
             with v3.VCardActions():
                 v3.VBtn("Export", color="primary", variant="flat", prepend_icon="mdi-movie",
-                        click=f"trigger('{T.EX_START}').then(r => {K.MINE} = r)",
+                        click=f"trigger('{T.EX_START}', [{CLICKED}]).then(r => {K.MINE} = r)",
                         id="ex-start", disabled=(busy,))
                 v3.VBtn("Cancel export", click=f"trigger('{T.EX_CANCEL}', [{K.MINE}.id])",
                         id="ex-cancel", v_if=busy)

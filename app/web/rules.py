@@ -138,6 +138,24 @@ class CameraRule(Rule):
         return None
 
 
+
+class Fields(Rule):
+    """A dict holding some of ``keys`` (state keys), each value passing that key's rule in
+    ``WRITABLE``: the export dialog's choices sent with its Export button."""
+
+    def __init__(self, keys: tuple[str, ...], what: str):
+        self.keys, self.what = keys, what
+
+    def check(self, value: Any, state: StateView) -> str | None:
+        if not isinstance(value, dict) or set(value) - set(self.keys):
+            return f"{self.what} (some of {', '.join(self.keys)}), got {_shown(value)}"
+        for key, v in value.items():
+            why = WRITABLE[key].check(v, state)
+            if why is not None:
+                return f"{key}: {why}"
+        return None
+
+
 @dataclass(frozen=True)
 class Size(Rule):
     """``WIDTHxHEIGHT`` within bounds (a clip's frame)."""
@@ -285,7 +303,8 @@ TRIGGERS: dict[str, Args] = {
     T.SL_FINDING: Args((Text(64, r"[a-z0-9_]+", "a finding id"),)),
     T.SL_PRESET: Args((Text(64, r"[a-z0-9_]+", "a slab preset id"),)),
     T.SL_STEP: Args((Number(-50, 50, whole=True),)),
-    T.EX_START: NONE,
+    T.EX_START: Args(optional=(Fields((Export.SIZE, Export.FPS, Export.FORMAT, Export.RANGE,
+                                       Export.FROM, Export.TO), "the export's choices"),)),
     T.EX_CANCEL: Args(optional=(Maybe(Text(32, r"[0-9a-f]+", "a job id")),)),
 }
 GENERATED_TRIGGER = "trigger__"  # names trame gives widgets' own callbacks
