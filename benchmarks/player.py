@@ -34,11 +34,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.e2e.conftest import LLVMPIPE_ARGS  # noqa: E402 (the browser tests' flags)
 
 CHROMIUM = os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-background-networking"]
-GL = {"SwiftShader": [], "llvmpipe": ["--ignore-gpu-blocklist", "--enable-gpu",
-                                      "--use-angle=gl-egl"]}
+GL = {"SwiftShader": [], "llvmpipe": LLVMPIPE_ARGS}
 
 
 def offline_first_frame(pw, url: str, gl: list[str]) -> tuple[float, dict, float]:

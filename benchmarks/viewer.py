@@ -36,14 +36,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.e2e.conftest import LLVMPIPE_ARGS  # noqa: E402 (the browser tests' flags)
+
 CHROMIUM = os.environ.get("PELVIC_SPREAD_CHROMIUM", "/usr/bin/chromium")
 URL_RE = re.compile(r"Serving .* at (http://\S+)")
 PLAY_FROM = "2011-06"  # the part of the story where most things move
 OLD_REV = "035774f"  # the last commit whose page drew with trame-vtk's vtk.js view
 READY = "window.pelvic && window.pelvic.sceneReady === true"
 # headless Chromium draws WebGL with SwiftShader unless told to use the machine's GL
-GL = {"SwiftShader": [], "llvmpipe": ["--ignore-gpu-blocklist", "--enable-gpu",
-                                      "--use-angle=gl-egl"]}
+GL = {"SwiftShader": [], "llvmpipe": LLVMPIPE_ARGS}
 
 
 class Serve:
