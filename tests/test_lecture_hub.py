@@ -13,6 +13,7 @@ import pytest
 from app.lecture import hall as hall_mod
 from app.lecture.hall import Hall
 from app.model.loader import DEFAULT_SCENE
+from app.web.engine import FAINT, hex_color
 from app.web.keys import Structure, Timeline, Trigger, View
 
 
@@ -283,26 +284,39 @@ def test_the_snapshot_holds_everything_a_late_follower_needs(lecture):
     assert len(hub.hall.snapshot()) < 1024
 
 
+def one_round(hub, *steps) -> None:
+    """Run ``steps`` as one round of handlers: the hub's marks collect and it emits once after
+    them (as ``call_soon`` does under the server's event loop; these tests run without one)."""
+    hub._scheduled = True
+    try:
+        for step in steps:
+            step()
+    finally:
+        hub.emit()
+
+
 def test_seek_camera_visibility_and_labels_become_one_event_each(lecture, hub):
     app, _ = lecture
     s = app.state
-    app.timeline.goto_stage(2)
-    s.flush()
-    app.camera.goto("posterior")
-    s.flush()
-    app.structure.toggle("sacrum")
-    s.flush()
-    s[View.LABELS] = True
-    s.flush()
-    app.camera.moved({"position": [10.0, -500.0, 40.0], "focalPoint": [0.0, 0.0, -40.0],
-                      "viewUp": [0.0, 0.0, 1.0], "viewAngle": 30.0})
-    hub.mark("camera")  # what the wrapped cam_moved trigger does after moving
-    s.flush()
+    one_round(hub, lambda: app.timeline.goto_stage(2), s.flush)
+    one_round(hub, lambda: app.camera.goto("posterior"), s.flush)
+    one_round(hub, lambda: app.structure.toggle("sacrum"), s.flush)
+    one_round(hub, lambda: s.update({View.LABELS: True}), s.flush)
+
+    def moved():
+        app.camera.moved({"position": [10.0, -500.0, 40.0], "focalPoint": [0.0, 0.0, -40.0],
+                          "viewUp": [0.0, 0.0, 1.0], "viewAngle": 30.0})
+        hub.mark("camera")  # what the wrapped cam_moved trigger does after moving
+
+    one_round(hub, moved, s.flush)
     got = [m["s"] for m in hub.sent]
     assert got[0]["time"] == pytest.approx(s[Timeline.STAGES][2]["time"])
     assert got[0]["stage"] == 2 and "playing" not in got[0]  # only what changed
     assert got[1] == {"camera": {"preset": "posterior"}}
-    assert "sacrum" in got[2]["hidden"]
+    # hidden, and the looks it makes: the only drawable not as the scene file has it
+    sacrum = app.engine.default_look("sacrum")
+    assert got[2] == {"hidden": ["sacrum"], "looks": {"sacrum": [
+        0, round(sacrum.opacity, 3), hex_color(sacrum.color)]}}
     assert got[3] == {"labels": True}
     assert got[4]["camera"]["position"] == [10.0, -500.0, 40.0]
     assert len(got) == 5
@@ -310,6 +324,28 @@ def test_seek_camera_visibility_and_labels_become_one_event_each(lecture, hub):
     s[View.LABELS] = False
     app.camera.goto("anterior")
     s.flush()
+
+
+def test_isolate_opacity_and_colour_reach_followers_as_looks(lecture, hub):
+    """What the presenter's page shows of each structure, as far as it differs from the scene
+    file; back to nothing after a reset (the snapshot carries it too)."""
+    app, _ = lecture
+    s = app.state
+    one_round(hub, lambda: app.structure.isolate("sacrum"), s.flush)
+    # in one line, not as every other drawable faded (1.9 KB)
+    assert hub.sent[-1]["s"] == {"isolated": {"id": "sacrum", "faint": FAINT}}
+    one_round(hub, lambda: app.structure.isolate(None), s.flush)
+    assert hub.sent[-1]["s"] == {"isolated": None}  # only what changed
+    one_round(hub, lambda: s.update({Structure.OPACITY: {"bladder": 0.2},
+                                     Structure.COLOR: {"prostate": "#00ff00"}}), s.flush)
+    looks = hub.sent[-1]["s"]["looks"]
+    assert looks["bladder"][:2] == [1, 0.2] and looks["prostate"][2] == "#00ff00"
+    assert set(looks) == {"bladder", "prostate"}
+    assert decode(hub.hall.snapshot())["s"]["looks"] == looks
+    assert len(json.dumps(hub.sent[-1]).encode()) < 1024
+    one_round(hub, lambda: s.update({Structure.OPACITY: {}, Structure.COLOR: {}}), s.flush)
+    assert hub.sent[-1]["s"] == {"looks": {}}
+    assert decode(hub.hall.snapshot())["s"]["isolated"] is None
 
 
 def test_playback_sends_one_anchor_not_frames(lecture, hub):

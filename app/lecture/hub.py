@@ -10,7 +10,8 @@ values, with a note). ``/`` without the key leads to ``/follow``.
 **The followers** get events, not frames (``hall``): this hub watches the presenter's shared
 state and, once per handler round, turns what changed into one snapshot delta: playing with its
 anchor (animation time, server wall clock, speed), a seek, the scenario and its bundle, the
-camera preset or the camera at the end of a move, hidden structures, labels. Playback ticks
+camera preset or the camera at the end of a move, hidden structures, the structures' looks
+(isolated, faded, recoloured), labels. Playback ticks
 (``tl_time`` set 20 times a second by the server's own clock) are not events: followers play
 from the anchor by themselves.
 """
@@ -78,6 +79,7 @@ class LectureHub:
         s.change(App.SCENARIO)(lambda **_: self.mark("scenario"))
         s.change(View.CAMERA, View.CAMERA_GOTO)(lambda **_: self.mark("camera"))
         s.change(Structure.HIDDEN)(lambda **_: self.mark("hidden"))
+        s.change(View.LOOKS)(lambda **_: self.mark("looks"))
         s.change(View.LABELS)(lambda **_: self.mark("labels"))
         # the presenter turning the view by hand: the camera at the end of the move
         moved = app.ctrl.trigger_fn(Trigger.CAM_MOVED)
@@ -147,6 +149,9 @@ class LectureHub:
             fields["camera"] = self.camera_field()
         if "hidden" in dirty or "scenario" in dirty:
             fields["hidden"] = list(self.app.state[Structure.HIDDEN] or [])
+        if "looks" in dirty or "scenario" in dirty:
+            fields["looks"] = self.looks_field()
+            fields["isolated"] = self.isolated_field()
         if "labels" in dirty:
             fields["labels"] = bool(self.app.state[View.LABELS])
         data = self.hall.update(fields)
@@ -158,7 +163,34 @@ class LectureHub:
         """Everything, as a follower that joins now needs it."""
         return {**self.scenario_fields(), **self.time_fields(), "camera": self.camera_field(),
                 "hidden": list(self.app.state[Structure.HIDDEN] or []),
+                "looks": self.looks_field(), "isolated": self.isolated_field(),
                 "labels": bool(self.app.state[View.LABELS])}
+
+    def looks_field(self) -> dict[str, list]:
+        """The drawables whose look is not the scene file's (hidden, faded, recoloured), each
+        as ``View.LOOKS`` has it (visible 0|1, opacity, "#rrggbb") but before isolation,
+        which ``isolated_field`` names in one line (isolating one structure fades all the
+        others: listed one by one that would be 1.9 KB an event)."""
+        from app.web.engine import hex_color
+
+        s, engine = self.app.state, self.app.engine
+        looks = engine.looks(set(s[Structure.HIDDEN] or []), None,
+                             dict(s[Structure.OPACITY] or {}), dict(s[Structure.COLOR] or {}))
+        out: dict[str, list] = {}
+        for node_id, look in looks.items():
+            shown = [1 if look.visible else 0, round(look.opacity, 3), hex_color(look.color)]
+            d = engine.default_look(node_id)
+            if shown != [1 if d.visible else 0, round(d.opacity, 3), hex_color(d.color)]:
+                out[node_id] = shown
+        return out
+
+    def isolated_field(self) -> dict[str, Any] | None:
+        """The isolated structure: its subtree shows fully, every other drawable at most
+        ``faint`` opaque (``ViewerEngine.looks``)."""
+        from app.web.engine import FAINT
+
+        node_id = self.app.state[Structure.ISOLATED]
+        return {"id": node_id, "faint": FAINT} if node_id else None
 
     def scenario_fields(self) -> dict[str, Any]:
         engine = self.app.engine

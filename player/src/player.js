@@ -39,6 +39,7 @@
  *   player.setVisible(idOrIds, on)  show/hide nodes; a group id means its subtree
  *   player.isVisible(id)            a drawable's own switch (before a preset's hide list)
  *   player.setLook(id, {opacity, color})
+ *   player.getLook(id)              {visible, opacity, color} of a drawable as drawn now
  *                                   a drawable's opacity (0..1) and colour ([r, g, b] 0..1);
  *                                   null or a missing field: the bundle's own (the page
  *                                   `serve` shows sets the structure panel's looks so)
@@ -828,6 +829,12 @@ export function createPlayer(container, bundle, options = {}) {
       p.setColor(...(look && look.color ? look.color : spec.prop.color));
       slabLooks();
       schedule();
+    },
+    getLook(id) { // what a drawable shows now: {visible, opacity, color}, or null
+      const a = actors[id];
+      if (!a || !nodeActors.includes(id)) return null;
+      const p = a.getProperty();
+      return { visible: !!a.getVisibility(), opacity: p.getOpacity(), color: Array.from(p.getColor()) };
     },
     shown: (id) => effective(id),
     nodes: () => H.nodes,

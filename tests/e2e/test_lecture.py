@@ -309,6 +309,53 @@ def test_camera_preset_visibility_and_labels_reach_every_follower(presenter, fol
                        "&& p.getLabels() === false")
 
 
+LOOKS = ("() => { const p = %s; return Object.fromEntries(p.header.actors"
+         ".filter(a => a.kind === 'node').map(a => [a.id, p.getLook(a.id)])); }")
+
+
+def same_looks(a: dict, b: dict) -> list[str]:
+    """The drawables whose looks differ (colours and opacities within 0.003: the server
+    sends them rounded, as #rrggbb and to three decimals)."""
+    def close(x, y):
+        return x["visible"] == y["visible"] and abs(x["opacity"] - y["opacity"]) < 3e-3 and \
+            max(abs(u - v) for u, v in zip(x["color"], y["color"])) < 3e-3
+    return sorted(k for k in a.keys() | b.keys() if k not in a or k not in b
+                  or not close(a[k], b[k]))
+
+
+def test_isolate_opacity_and_colour_reach_every_follower(presenter, followers):
+    """Each follower draws every structure as the presenter's page does (isolated, faded,
+    recoloured), and as the scene file has it again after a reset."""
+    shown = "window.pelvic.player"
+    trigger(presenter, "st_isolate", "sacrum")
+    trigger(presenter, "st_set_opacity", "sacrum", 0.5)
+    trigger(presenter, "st_set_color", "prostate", "#00ff00")
+    presenter.wait_for_function(
+        f"() => {{ const p = {shown}; return p.getLook('sacrum').opacity === 0.5 && "
+        "p.getLook('prostate').color[1] === 1 && p.getLook('bladder').opacity < 0.1; }",
+        timeout=20_000)
+    want = presenter.evaluate(LOOKS % shown)
+    assert want["prostate"]["opacity"] < 0.1 and want["sacrum"]["visible"]
+    for f in followers:
+        wait_follow(f, "p.getLook('prostate').color[1] === 1 && "
+                       "p.getLook('bladder').opacity < 0.1 && p.getLook('sacrum').opacity === 0.5")
+        assert same_looks(f.evaluate(LOOKS % "pelvicFollow.player"), want) == []
+    shots = os.environ.get("PELVIC_SPREAD_SHOTS")
+    if shots:  # for looking at
+        size = followers[0].viewport_size
+        followers[0].set_viewport_size({"width": 1280, "height": 800})
+        time.sleep(1.0)
+        followers[0].screenshot(path=str(Path(shots) / "follower_isolated.png"))
+        followers[0].set_viewport_size(size)
+    trigger(presenter, "st_reset")
+    presenter.wait_for_function(f"() => {shown}.getLook('bladder').opacity > 0.1",
+                                timeout=20_000)
+    want = presenter.evaluate(LOOKS % shown)
+    for f in followers:
+        wait_follow(f, "p.getLook('bladder').opacity > 0.1 && p.getLook('prostate').color[1] < 1")
+        assert same_looks(f.evaluate(LOOKS % "pelvicFollow.player"), want) == []
+
+
 def test_a_follower_turns_its_own_view_and_snaps_back(presenter, followers):
     own, other = followers
     box = own.locator(".psp-canvas").bounding_box()

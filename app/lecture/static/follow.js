@@ -3,8 +3,8 @@
  * The page is static. It opens a plain websocket (lecture/ws beside the page, or ?ws=URL),
  * gets the lecture's snapshot, loads the case's bundle once, and then only applies events:
  * play from an anchor (animation time at a server wall-clock instant, speed), seek, scenario,
- * camera, hidden structures, labels. It animates by itself between events: nothing per frame
- * comes from the server. Its clock offset to the server comes from ping/pong (half the round
+ * camera, hidden structures and looks, labels. It animates by itself between events: nothing
+ * per frame comes from the server. Its clock offset to the server comes from ping/pong (half the round
  * trip; the sample with the shortest trip wins).
  *
  * The follower may turn its own camera, choose a preset, hide structures or toggle labels:
@@ -188,7 +188,9 @@
     const s = F.state;
     const p = F.player;
     const has = (k) => !keys || keys.includes(k);
-    if (has("hidden") && Array.isArray(s.hidden)) {
+    if ((has("looks") || has("hidden")) && s.looks && typeof s.looks === "object") {
+      applyLooks(s.looks, s.isolated);
+    } else if (has("hidden") && Array.isArray(s.hidden)) {
       const ids = p.nodes().map((n) => n.id);
       const known = new Set(ids);
       const hidden = new Set(s.hidden.filter((id) => known.has(id)));
@@ -206,6 +208,42 @@
         F.error = String(err.message || err); // a preset this case does not have
       }
     }
+  }
+
+  /** Every drawable's look as the presenter's page has it: the bundle's, except the ones the
+   * hub lists ([visible 0|1, opacity, "#rrggbb"]); with a structure isolated, its subtree
+   * shows and every other drawable is at most `faint` opaque (as the server's looks). */
+  function applyLooks(changed, isolated) {
+    const p = F.player;
+    const nodes = p.nodes();
+    const groups = nodes.filter((n) => n.kind === "group").map((n) => n.id);
+    if (groups.length) p.setVisible(groups, true); // each drawable's own visibility decides
+    const filed = new Map(p.header.actors.filter((a) => a.kind === "node").map((a) => [a.id, a]));
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const asFiled = (n) => { // shown by the scene file: it and every group above it
+      for (let k = n; k; k = byId.get(k.parent)) if (k.visible === false) return false;
+      return true;
+    };
+    const focus = isolated && byId.has(isolated.id) ? new Set(p.subtree(isolated.id)) : null;
+    const on = [];
+    const off = [];
+    nodes.forEach((n) => {
+      if (!filed.has(n.id)) return;
+      const look = Array.isArray(changed[n.id]) ? changed[n.id] : null;
+      let shown = look ? !!look[0] : asFiled(n);
+      let opacity = look ? Number(look[1]) : filed.get(n.id).prop.opacity;
+      if (focus && focus.has(n.id)) shown = true;
+      else if (focus) opacity = Math.min(opacity, Number(isolated.faint));
+      (shown ? on : off).push(n.id);
+      p.setLook(n.id, { opacity, color: look ? rgb(look[2]) : null });
+    });
+    if (on.length) p.setVisible(on, true);
+    if (off.length) p.setVisible(off, false);
+  }
+
+  function rgb(hex) {
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || "");
+    return m ? [1, 2, 3].map((i) => parseInt(m[i], 16) / 255) : null;
   }
 
   function follow(on) {
