@@ -171,16 +171,13 @@ class LectureHub:
         as ``View.LOOKS`` has it (visible 0|1, opacity, "#rrggbb") but before isolation,
         which ``isolated_field`` names in one line (isolating one structure fades all the
         others: listed one by one that would be 1.9 KB an event)."""
-        from app.web.engine import hex_color
-
         s, engine = self.app.state, self.app.engine
         looks = engine.looks(set(s[Structure.HIDDEN] or []), None,
                              dict(s[Structure.OPACITY] or {}), dict(s[Structure.COLOR] or {}))
         out: dict[str, list] = {}
         for node_id, look in looks.items():
-            shown = [1 if look.visible else 0, round(look.opacity, 3), hex_color(look.color)]
-            d = engine.default_look(node_id)
-            if shown != [1 if d.visible else 0, round(d.opacity, 3), hex_color(d.color)]:
+            shown = look.packed()
+            if shown != engine.default_look(node_id).packed():
                 out[node_id] = shown
         return out
 

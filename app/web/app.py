@@ -20,7 +20,7 @@ from app.case import SCENES_DIR, Case
 from app.model.scene import Scene
 from app.web.bundles import BundleCache, bundle_key
 from app.web.camera_logic import CameraLogic
-from app.web.engine import ViewerEngine, hex_color
+from app.web.engine import ViewerEngine
 from app.web.export_logic import ExportLogic
 from app.web.guard import StateGuard
 from app.web.keys import REMOTE_REF, Timeline, Trigger, View
@@ -261,9 +261,7 @@ class ViewerApp:
         looks = self.structure.current_looks()
         self.engine.apply_looks(looks)
         self.camera.update_label_visibility(looks)
-        self.state[View.LOOKS] = {
-            node_id: [1 if look.visible else 0, round(look.opacity, 3), hex_color(look.color)]
-            for node_id, look in looks.items()}
+        self.state[View.LOOKS] = {node_id: look.packed() for node_id, look in looks.items()}
         self.redraw()
 
     def _on_ready(self, **_: Any) -> None:

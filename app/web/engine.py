@@ -35,6 +35,10 @@ class Look:
     opacity: float
     color: tuple[float, float, float]
 
+    def packed(self) -> list:
+        """``[visible 0|1, opacity to 3 decimals, "#rrggbb"]``: as pages are sent it."""
+        return [1 if self.visible else 0, round(self.opacity, 3), hex_color(self.color)]
+
 
 @dataclass(frozen=True)
 class Camera:

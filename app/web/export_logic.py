@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from app.errors import UserError
 from app.web.keys import App, Timeline, Trigger, View
 from app.web.keys import Export as K
+from app.web.rules import EXPORT_CHOICES
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
@@ -28,7 +29,6 @@ POLL_S = 0.5
 KEEP_ENDED = 40  # finished jobs listed (with their links) besides the running and waiting
 FORMATS = ("mp4", "webm", "gif")
 SIZES = ("640x360", "1280x720", "1920x1080")
-CHOICES = (K.SIZE, K.FPS, K.FORMAT, K.RANGE, K.FROM, K.TO)  # the dialog's keys
 
 
 class ExportLogic:
@@ -63,7 +63,7 @@ class ExportLogic:
         ``rules``), over the shared state. A page writes state only when it has no call in
         flight while a trigger goes at once, so a choice made just before the click could
         still be on its way: the click carries them."""
-        s = {**{k: self.app.state[k] for k in CHOICES}, **(choices or {})}
+        s = {**{k: self.app.state[k] for k in EXPORT_CHOICES}, **(choices or {})}
         opts: dict[str, Any] = {"size": s[K.SIZE], "fps": s[K.FPS], "format": s[K.FORMAT],
                                 "captions": True,
                                 "camera": self.app.state[View.CAMERA] or "anterior",

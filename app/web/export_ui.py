@@ -6,16 +6,17 @@ from __future__ import annotations
 from trame.widgets import html
 from trame.widgets import vuetify3 as v3
 
-from app.web.export_logic import CHOICES, FORMATS, SIZES
+from app.web.export_logic import FORMATS, SIZES
 from app.web.keys import Export as K
 from app.web.keys import Trigger as T
+from app.web.rules import EXPORT_CHOICES
 
 RANGES = [{"title": "Whole animation", "value": "whole"},
           {"title": "Current stage", "value": "stage"},
           {"title": "From / to dates", "value": "dates"}]
 
 # the choices as this page has them, sent with the click (its writes may still be queued)
-CLICKED = "{" + ", ".join(f"{k}: {k}" for k in CHOICES) + "}"
+CLICKED = "{" + ", ".join(f"{k}: {k}" for k in EXPORT_CHOICES) + "}"
 
 
 def build() -> None:

@@ -138,7 +138,6 @@ class CameraRule(Rule):
         return None
 
 
-
 class Fields(Rule):
     """A dict holding some of ``keys`` (state keys), each value passing that key's rule in
     ``WRITABLE``: the export dialog's choices sent with its Export button."""
@@ -275,6 +274,9 @@ NONE = Args()
 NODE = Text(128, NODE_ID, "a structure id")
 ANY_TIME = Number(-1e9, 1e9)  # seek clamps to the timeline itself
 
+# the export dialog's keys, sent again with its Export click (a page's state writes can lag)
+EXPORT_CHOICES = (Export.SIZE, Export.FPS, Export.FORMAT, Export.RANGE, Export.FROM, Export.TO)
+
 TRIGGERS: dict[str, Args] = {
     T.APP_CLOCK: NONE,
     T.APP_DISMISS: Args(optional=(Maybe(Number(0, 2**53, whole=True)),)),
@@ -303,8 +305,7 @@ TRIGGERS: dict[str, Args] = {
     T.SL_FINDING: Args((Text(64, r"[a-z0-9_]+", "a finding id"),)),
     T.SL_PRESET: Args((Text(64, r"[a-z0-9_]+", "a slab preset id"),)),
     T.SL_STEP: Args((Number(-50, 50, whole=True),)),
-    T.EX_START: Args(optional=(Fields((Export.SIZE, Export.FPS, Export.FORMAT, Export.RANGE,
-                                       Export.FROM, Export.TO), "the export's choices"),)),
+    T.EX_START: Args(optional=(Fields(EXPORT_CHOICES, "the export's choices"),)),
     T.EX_CANCEL: Args(optional=(Maybe(Text(32, r"[0-9a-f]+", "a job id")),)),
 }
 GENERATED_TRIGGER = "trigger__"  # names trame gives widgets' own callbacks

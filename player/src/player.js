@@ -39,10 +39,15 @@
  *   player.setVisible(idOrIds, on)  show/hide nodes; a group id means its subtree
  *   player.isVisible(id)            a drawable's own switch (before a preset's hide list)
  *   player.setLook(id, {opacity, color})
+ *                                   a drawable's opacity (0..1) and colour ([r, g, b] 0..1
+ *                                   or "#rrggbb"); null or a missing field: the bundle's own
+ *   player.setLooks({id: {visible, opacity, color}})
+ *                                   many drawables at once, groups switched on (each listed
+ *                                   drawable's own `visible` decides; null: as the scene file
+ *                                   has it, groups above included). The page `serve` shows
+ *                                   sets the structure panel's looks so, and followers the
+ *                                   presenter's
  *   player.getLook(id)              {visible, opacity, color} of a drawable as drawn now
- *                                   a drawable's opacity (0..1) and colour ([r, g, b] 0..1);
- *                                   null or a missing field: the bundle's own (the page
- *                                   `serve` shows sets the structure panel's looks so)
  *   player.setLabels(on)            labels on key structures
  *   player.setSlab(message | null)  a slab through the scene (null: the whole scene again).
  *                                   message: app.render.slab.slab_message's JSON, {planes:
@@ -157,7 +162,16 @@ function makeLight(spec) {
 }
 
 // vtk.js's own choice, as its get3DContext asks (with the browser's default antialiasing)
-const CONTEXT = { preserveDrawingBuffer: false, depth: true, alpha: true, powerPreference: "high-performance" };
+const CONTEXT = {
+  preserveDrawingBuffer: false, depth: true, alpha: true, powerPreference: "high-performance",
+};
+
+/** [r, g, b] 0..1 from an array or "#rrggbb"; null for anything else. */
+function colour(c) {
+  if (Array.isArray(c) && c.length === 3) return c.map(Number);
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(typeof c === "string" ? c : "");
+  return m ? [1, 2, 3].map((i) => parseInt(m[i], 16) / 255) : null;
+}
 
 export function createPlayer(container, bundle, options = {}) {
   const H = bundle.header;
@@ -187,7 +201,8 @@ export function createPlayer(container, bundle, options = {}) {
   const gl = glWindow.getCanvas().getContext("webgl2", CONTEXT);
   if (!gl) throw new Error("this browser offers no WebGL 2, which the 3D view needs");
   const getExtension = gl.getExtension.bind(gl);
-  gl.getExtension = (name) => (/^EXT_color_buffer(_half)?_float$/.test(name) ? null : getExtension(name));
+  const floatBuffers = /^EXT_color_buffer(_half)?_float$/;
+  gl.getExtension = (name) => (floatBuffers.test(name) ? null : getExtension(name));
   renderWindow.addView(glWindow);
   glWindow.setContainer(canvasBox);
   const base = vtkRenderer.newInstance();
@@ -341,6 +356,8 @@ export function createPlayer(container, bundle, options = {}) {
     }
     return out;
   };
+  const nodeSpecs = Object.fromEntries(H.actors.filter((a) => a.kind === "node")
+    .map((a) => [a.id, a])); // the bundle's drawables
   const switchedOn = {}; // node id -> bool (every node, groups included)
   H.nodes.forEach((n) => {
     switchedOn[n.id] = n.visible !== false;
@@ -350,6 +367,24 @@ export function createPlayer(container, bundle, options = {}) {
     if (presetHidden.has(id)) return false;
     for (let k = id; k; k = nodes[k] && nodes[k].parent) if (!switchedOn[k]) return false;
     return true;
+  }
+  /** Shown as the scene file has it: the node and every group above it. */
+  function filed(id) {
+    for (let k = id; k; k = nodes[k] && nodes[k].parent) {
+      if (!nodes[k] || nodes[k].visible === false) return false;
+    }
+    return true;
+  }
+  /** A drawable's opacity and colour (null or missing: the bundle's own); no redraw. */
+  function paint(id, look) {
+    const a = actors[id];
+    const spec = nodeSpecs[id];
+    if (!a || !spec) throw new Error(`unknown structure '${id}'`);
+    const p = a.getProperty();
+    const opacity = look && look.opacity !== undefined && look.opacity !== null
+      ? Math.min(1, Math.max(0, Number(look.opacity))) : spec.prop.opacity;
+    p.setOpacity(opacity);
+    p.setColor(...((look && colour(look.color)) || spec.prop.color));
   }
   function refreshVisibility() {
     nodeActors.forEach((id) => actors[id].setVisibility(effective(id)));
@@ -819,22 +854,30 @@ export function createPlayer(container, bundle, options = {}) {
     },
     isVisible: (id) => !!switchedOn[id],
     setLook(id, look) {
-      const a = actors[id];
-      const spec = H.actors.find((x) => x.id === id);
-      if (!a || !spec || spec.kind !== "node") throw new Error(`unknown structure '${id}'`);
-      const p = a.getProperty();
-      const opacity = look && look.opacity !== undefined && look.opacity !== null
-        ? Math.min(1, Math.max(0, Number(look.opacity))) : spec.prop.opacity;
-      p.setOpacity(opacity);
-      p.setColor(...(look && look.color ? look.color : spec.prop.color));
+      paint(id, look);
       slabLooks();
       schedule();
+    },
+    setLooks(looks) {
+      const changed = {};
+      H.nodes.forEach((n) => {
+        if (n.kind === "group") switchedOn[n.id] = changed[n.id] = true;
+      });
+      Object.entries(looks).forEach(([id, look]) => {
+        paint(id, look);
+        const on = look && look.visible !== undefined && look.visible !== null
+          ? !!look.visible : filed(id);
+        switchedOn[id] = changed[id] = on;
+      });
+      refreshVisibility(); // (the caps follow there)
+      emit("visibility", changed);
     },
     getLook(id) { // what a drawable shows now: {visible, opacity, color}, or null
       const a = actors[id];
       if (!a || !nodeActors.includes(id)) return null;
       const p = a.getProperty();
-      return { visible: !!a.getVisibility(), opacity: p.getOpacity(), color: Array.from(p.getColor()) };
+      return { visible: !!a.getVisibility(), opacity: p.getOpacity(),
+        color: Array.from(p.getColor()) };
     },
     shown: (id) => effective(id),
     nodes: () => H.nodes,

@@ -4,8 +4,8 @@
  * gets the lecture's snapshot, loads the case's bundle once, and then only applies events:
  * play from an anchor (animation time at a server wall-clock instant, speed), seek, scenario,
  * camera, hidden structures and looks, labels. It animates by itself between events: nothing
- * per frame comes from the server. Its clock offset to the server comes from ping/pong (half the round
- * trip; the sample with the shortest trip wins).
+ * per frame comes from the server. Its clock offset to the server comes from ping/pong (half
+ * the round trip; the sample with the shortest trip wins).
  *
  * The follower may turn its own camera, choose a preset, hide structures or toggle labels:
  * from then on its view is its own (time still follows) until "Follow the presenter".
@@ -215,35 +215,18 @@
    * shows and every other drawable is at most `faint` opaque (as the server's looks). */
   function applyLooks(changed, isolated) {
     const p = F.player;
-    const nodes = p.nodes();
-    const groups = nodes.filter((n) => n.kind === "group").map((n) => n.id);
-    if (groups.length) p.setVisible(groups, true); // each drawable's own visibility decides
-    const filed = new Map(p.header.actors.filter((a) => a.kind === "node").map((a) => [a.id, a]));
-    const byId = new Map(nodes.map((n) => [n.id, n]));
-    const asFiled = (n) => { // shown by the scene file: it and every group above it
-      for (let k = n; k; k = byId.get(k.parent)) if (k.visible === false) return false;
-      return true;
-    };
-    const focus = isolated && byId.has(isolated.id) ? new Set(p.subtree(isolated.id)) : null;
-    const on = [];
-    const off = [];
-    nodes.forEach((n) => {
-      if (!filed.has(n.id)) return;
-      const look = Array.isArray(changed[n.id]) ? changed[n.id] : null;
-      let shown = look ? !!look[0] : asFiled(n);
-      let opacity = look ? Number(look[1]) : filed.get(n.id).prop.opacity;
-      if (focus && focus.has(n.id)) shown = true;
-      else if (focus) opacity = Math.min(opacity, Number(isolated.faint));
-      (shown ? on : off).push(n.id);
-      p.setLook(n.id, { opacity, color: look ? rgb(look[2]) : null });
+    const known = new Set(p.nodes().map((n) => n.id));
+    const focus = isolated && known.has(isolated.id) ? new Set(p.subtree(isolated.id)) : null;
+    const looks = {};
+    p.header.actors.filter((a) => a.kind === "node").forEach((a) => {
+      const given = Array.isArray(changed[a.id]) ? changed[a.id] : null;
+      const look = given ? { visible: !!given[0], opacity: Number(given[1]), color: given[2] }
+        : { visible: null, opacity: a.prop.opacity, color: null }; // null: the bundle's own
+      if (focus && focus.has(a.id)) look.visible = true;
+      else if (focus) look.opacity = Math.min(look.opacity, Number(isolated.faint));
+      looks[a.id] = look;
     });
-    if (on.length) p.setVisible(on, true);
-    if (off.length) p.setVisible(off, false);
-  }
-
-  function rgb(hex) {
-    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || "");
-    return m ? [1, 2, 3].map((i) => parseInt(m[i], 16) / 255) : null;
+    p.setLooks(looks);
   }
 
   function follow(on) {

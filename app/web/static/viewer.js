@@ -145,28 +145,16 @@
   };
 
   // -- structures: visibility, opacity, colour (the server works out each drawable's look) ----
-  function rgb(hex) {
-    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(hex || "");
-    return m ? [1, 2, 3].map((i) => parseInt(m[i], 16) / 255) : null;
-  }
-
   function applyLooks() {
     const p = P.player;
     const looks = get(N.View.LOOKS);
     if (!p || !looks) return;
     const known = new Set(p.nodes().map((n) => n.id));
-    const groups = p.nodes().filter((n) => n.kind === "group").map((n) => n.id);
-    // groups stay switched on: the server's looks say each drawable's own visibility
-    if (groups.length) p.setVisible(groups, true);
-    const on = [];
-    const off = [];
+    const mine = {};
     Object.entries(looks).forEach(([id, look]) => {
-      if (!known.has(id)) return;
-      (look[0] ? on : off).push(id);
-      p.setLook(id, { opacity: look[1], color: rgb(look[2]) });
+      if (known.has(id)) mine[id] = { visible: !!look[0], opacity: look[1], color: look[2] };
     });
-    if (on.length) p.setVisible(on, true);
-    if (off.length) p.setVisible(off, false);
+    p.setLooks(mine);
   }
 
   // -- the bundle and the player ----------------------------------------------------------------
