@@ -75,7 +75,12 @@
  *   player.ready                    a promise: resolves after the first frame is drawn
  */
 
-import "@kitware/vtk.js/Rendering/OpenGL/Profiles/Geometry";
+// the WebGL view nodes the scene uses (the Geometry profile also brings axes, scalar bars,
+// 2D mappers and a skybox: a fifth of the script, compiled on every open)
+import "@kitware/vtk.js/Rendering/OpenGL/Actor";
+import "@kitware/vtk.js/Rendering/OpenGL/Camera";
+import "@kitware/vtk.js/Rendering/OpenGL/PolyDataMapper";
+import "@kitware/vtk.js/Rendering/OpenGL/Renderer";
 import vtkDataArray from "@kitware/vtk.js/Common/Core/DataArray";
 import vtkLookupTable from "@kitware/vtk.js/Common/Core/LookupTable";
 import vtkCellArray from "@kitware/vtk.js/Common/Core/CellArray";
@@ -105,8 +110,20 @@ function polyData(geom, array) {
   const q = array(geom.points);
   const n = q.length / 3;
   const pts = new Float32Array(q.length);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < 3; k++) pts[3 * i + k] = geom.min[k] + q[3 * i + k] * geom.step[k];
+  const ranges = [];
+  for (let k = 0; k < 3; k++) {
+    const lo = geom.min[k];
+    const step = geom.step[k];
+    let qmin = 65535;
+    let qmax = 0;
+    for (let i = k; i < q.length; i += 3) {
+      const v = q[i];
+      pts[i] = lo + v * step;
+      if (v < qmin) qmin = v;
+      if (v > qmax) qmax = v;
+    }
+    ranges.push(n ? { min: Math.fround(lo + qmin * step), max: Math.fround(lo + qmax * step) }
+      : { min: 0, max: 0 });
   }
   const tris = array(geom.tris);
   const m = tris.length / 3;
@@ -119,6 +136,8 @@ function polyData(geom, array) {
   }
   const pd = vtkPolyData.newInstance();
   pd.getPoints().setData(pts, 3);
+  // the ranges fell out of the loop above: vtk.js need not scan the points for its bounds
+  ranges.forEach((r, k) => pd.getPoints().setRange(r, k));
   pd.setPolys(vtkCellArray.newInstance({ values: cells }));
   if (geom.normals) {
     const qn = array(geom.normals);
@@ -198,6 +217,21 @@ export function createPlayer(container, bundle, options = {}) {
   // order-independent pass (a float framebuffer, a depth pre-pass of every opaque surface).
   // vtk.js freezes its objects, so this shapes the context itself: the canvas hands vtk.js
   // the context made here (the first getContext call fixes its attributes).
+  // The canvas takes its size before the context exists: resizing it afterwards makes the
+  // browser reallocate the drawing buffer (about 80 ms on a software GPU).
+  function sizeCanvas() {
+    const w = options.size ? options.size[0] : container.clientWidth;
+    const h = options.size ? options.size[1] : container.clientHeight;
+    const dpr = options.size ? 1 : window.devicePixelRatio || 1;
+    const size = [Math.max(1, Math.floor(w * dpr)), Math.max(1, Math.floor(h * dpr))];
+    glWindow.setSize(...size);
+    const canvas = glWindow.getCanvas();
+    if (canvas.width !== size[0]) canvas.width = size[0];
+    if (canvas.height !== size[1]) canvas.height = size[1];
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+  }
+  sizeCanvas();
   const gl = glWindow.getCanvas().getContext("webgl2", CONTEXT);
   if (!gl) throw new Error("this browser offers no WebGL 2, which the 3D view needs");
   const getExtension = gl.getExtension.bind(gl);
@@ -689,13 +723,7 @@ export function createPlayer(container, bundle, options = {}) {
   }
 
   function resize() {
-    const w = options.size ? options.size[0] : container.clientWidth;
-    const h = options.size ? options.size[1] : container.clientHeight;
-    const dpr = options.size ? 1 : window.devicePixelRatio || 1;
-    glWindow.setSize(Math.max(1, Math.floor(w * dpr)), Math.max(1, Math.floor(h * dpr)));
-    const canvas = glWindow.getCanvas();
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${h}px`;
+    sizeCanvas();
     schedule();
   }
 
