@@ -267,6 +267,8 @@ export function createPlayer(container, bundle, options = {}) {
   });
 
   const geoms = H.geoms.map((g) => polyData(g, array));
+  const uses = new Array(geoms.length).fill(0);
+  H.actors.forEach((a) => { uses[a.geom] += 1; });
   const luts = H.luts.map(lookupTable);
   const actors = {};
   const nodeActors = [];
@@ -274,9 +276,11 @@ export function createPlayer(container, bundle, options = {}) {
     const mapper = vtkMapper.newInstance();
     let pd = geoms[a.geom];
     if (a.arrival) {
-      // each coloured surface carries its own arrival array (geometry may be shared)
-      pd = vtkPolyData.newInstance();
-      pd.shallowCopy(geoms[a.geom]);
+      // each coloured surface carries its own arrival array (a shared geometry is copied)
+      if (uses[a.geom] > 1) {
+        pd = vtkPolyData.newInstance();
+        pd.shallowCopy(geoms[a.geom]);
+      }
       pd.getPointData().addArray(vtkDataArray.newInstance({
         name: "arrival", numberOfComponents: 1, values: array(a.arrival) }));
       mapper.setLookupTable(luts[a.lut]);
