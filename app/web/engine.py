@@ -16,13 +16,26 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.case import Case, load_scene
 from app.model.scene import CameraPreset
-from app.render.scene_view import SceneView, apply_camera, camera_for, make_plotter
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from app.render.scene_view import SceneView
+
+
+def _sv() -> ModuleType:
+    """The render layer, imported when first used: with pyvista it takes a good part of a
+    second, which ``serve`` spends after it listens (the page draws with the browser player)."""
+    from app.render import scene_view
+
+    return scene_view
+
 
 FAINT = 0.08  # opacity of the context around an isolated structure
 
@@ -91,7 +104,7 @@ class ViewerEngine:
     def plotter(self) -> Any:
         """The offscreen plotter (made on first use)."""
         if self._plotter is None:
-            self._plotter = make_plotter(self._size, off_screen=True)
+            self._plotter = _sv().make_plotter(self._size, off_screen=True)
         return self._plotter
 
     @property
@@ -118,7 +131,7 @@ class ViewerEngine:
         else:
             self._clear()
             self.scene = scene
-            self.view = SceneView(scene, self.plotter)
+            self.view = _sv().SceneView(scene, self.plotter)
         self.layer = None
         if scene.spread is not None:
             from app.render.spread_layer import SpreadLayer
@@ -127,7 +140,7 @@ class ViewerEngine:
             # so the local (vtk.js) and remote (VTK) views draw exactly the same 3D scene.
             self.layer = SpreadLayer(self.view, scene.spread)
         if scene.nodes:
-            self.set_camera(Camera.of_preset(camera_for(scene, "anterior")))
+            self.set_camera(Camera.of_preset(_sv().camera_for(scene, "anterior")))
         self.time = self.spread.duration if self.spread is not None else 0.0
         self.set_time(self.time)
         return scene
@@ -243,7 +256,7 @@ class ViewerEngine:
 
     # -- camera ----------------------------------------------------------------------------
     def preset(self, name: str) -> Camera:
-        return Camera.of_preset(camera_for(self.scene, name))
+        return Camera.of_preset(_sv().camera_for(self.scene, name))
 
     def camera(self) -> Camera:
         c = self.plotter.camera
@@ -251,7 +264,7 @@ class ViewerEngine:
                       tuple(map(float, c.up)), float(c.view_angle))
 
     def set_camera(self, cam: Camera) -> None:
-        apply_camera(self.plotter, CameraPreset("current", cam.position, cam.focal_point,
+        _sv().apply_camera(self.plotter, CameraPreset("current", cam.position, cam.focal_point,
                                                 cam.view_up, cam.view_angle))
 
     # -- pictures --------------------------------------------------------------------------
