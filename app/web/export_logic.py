@@ -112,8 +112,10 @@ class ExportLogic:
             self._poll = asyncio.ensure_future(self._follow())
         return {"id": job_id}
 
-    def cancel(self, job_id: Any = None) -> dict[str, Any]:
-        """Stop a job this page started (another page's: refused)."""
+    async def cancel(self, job_id: Any = None) -> dict[str, Any]:
+        """Stop a job this page started (another page's: refused). Stopping a running job
+        waits for its process to end (seconds on a busy machine): in a worker thread, so the
+        server goes on answering every other page meanwhile."""
         from app.web.guard import current_page
 
         try:
@@ -122,8 +124,9 @@ class ExportLogic:
             return {"error": "no such export"}
         if owner is not None and owner != current_page():
             return {"error": "only the page that started an export can cancel it"}
-        self.jobs.cancel(str(job_id))
-        self.refresh()
+        await asyncio.get_running_loop().run_in_executor(None, self.jobs.cancel, str(job_id))
+        with self.app.state:
+            self.refresh()
         return {"id": job_id}
 
     def refresh(self) -> list[dict[str, Any]]:

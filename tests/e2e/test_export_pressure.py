@@ -77,7 +77,8 @@ def test_twenty_exports_at_once_queue_with_their_place_shown(browser, served):
     finally:
         for c, a in zip(clients, answers):
             if isinstance(a, dict) and "id" in a:
-                bg.run(c.trigger("ex_cancel", a["id"]))
+                # a running job's cancel waits for its process (up to its grace period)
+                bg.run(c.trigger("ex_cancel", a["id"], timeout=60))
         for c in clients:
             bg.run(c.close())
         bg.close()

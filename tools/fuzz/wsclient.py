@@ -85,8 +85,8 @@ class WslinkClient:
             changes = [{"key": k, "value": v} for k, v in changes.items()]
         return await self.call("trame.state.update", [changes])
 
-    async def trigger(self, name: str, *args: Any) -> Any:
-        return await self.call("trame.trigger", [name, list(args), {}])
+    async def trigger(self, name: str, *args: Any, timeout: float = 10.0) -> Any:
+        return await self.call("trame.trigger", [name, list(args), {}], timeout=timeout)
 
     async def load_state(self) -> dict[str, Any]:
         reply = await self.call("trame.state.get", [])
