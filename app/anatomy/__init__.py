@@ -18,13 +18,13 @@ their centrelines (milliseconds).
 from __future__ import annotations
 
 import hashlib
-import os
 import warnings
 from functools import cache, lru_cache
 from pathlib import Path as FsPath
 
 import numpy as np
 
+from app.model.cachedir import cache_root
 from app.model.mesh import NervePath, TriMesh
 
 from . import atlas as _atlas
@@ -87,8 +87,7 @@ def _asset_arrays() -> dict[str, np.ndarray]:
 
 
 def _cache_dir() -> FsPath:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return FsPath(base) / "pelvic-spread"
+    return cache_root()
 
 
 def build_solid(name: str) -> TriMesh:

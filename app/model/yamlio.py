@@ -6,17 +6,21 @@ line, the key path and what was expected.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import pickle
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from app.errors import Problem, SceneError
+from app.model.cachedir import cache_root, private, write_atomic
 
 _MISSING = object()
 HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{6})$")
@@ -44,6 +48,15 @@ def load_yaml(path: Path) -> Any:
     if deep is not None:  # the YAML reader recurses per level: refuse before it runs out
         raise SceneError([Problem(path, deep, f"nested more than {MAX_DEPTH} levels deep "
                                               "(a scene file needs fewer than ten)")])
+    data = _cached(raw)
+    if data is None:
+        data = _parse(path, text)
+        _remember(raw, data)
+    _tag_file(data, path)
+    return data
+
+
+def _parse(path: Path, text: str) -> Any:
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)
@@ -62,8 +75,44 @@ def load_yaml(path: Path) -> Any:
         raise SceneError([Problem(path, line, f"not valid YAML: {first}")]) from None
     if data is None:
         raise SceneError([Problem(path, 1, "empty file, expected a YAML mapping with 'nodes'")])
-    _tag_file(data, path)
     return data
+
+
+# -- parsed files, kept between runs ---------------------------------------------------------
+# The round-trip reader (line numbers for every message) is pure Python: the case's two files
+# take about 0.35 s to read, and every command and every `serve` start reads them. A parsed
+# file is kept, pickled, under the hash of its bytes (and of the reader's version), so an edited
+# file is simply read anew; only files that parsed are kept.
+YAML_CACHE = "yaml"
+YAML_CACHE_KEEP = 256  # files kept (the oldest go first)
+
+
+def _cache_file(raw: bytes) -> Path:
+    h = hashlib.sha256(raw)
+    h.update(f"ruamel {ruamel.yaml.__version__} pickle {pickle.HIGHEST_PROTOCOL}".encode())
+    return cache_root() / YAML_CACHE / f"{h.hexdigest()[:40]}.pickle"
+
+
+def _cached(raw: bytes) -> Any:
+    path = _cache_file(raw)
+    if not path.is_file() or not private(path):  # unpickling runs code: only our own files
+        return None
+    try:
+        return pickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 (a damaged or foreign cache entry: read the file)
+        return None
+
+
+def _remember(raw: bytes, data: Any) -> None:
+    path = _cache_file(raw)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600)
+        kept = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-YAML_CACHE_KEEP]:
+            old.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError, RecursionError):
+        pass  # no cache: the next run reads the file again
 
 
 MAX_DEPTH = 64  # nesting levels a scene file may use (it needs fewer than ten)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.model.cachedir import cache_root, write_atomic
+
 ROUTE = "/bundle"
 KEEP = 24  # bundles kept in the cache folder (the oldest go first)
 GZIP_LEVEL = 6  # 9 is 5x slower for 1% less
@@ -39,11 +41,7 @@ EXTENDS_RE = re.compile(r"^extends:\s*['\"]?([^'\"#\n]+?)['\"]?\s*(#.*)?$", re.M
 
 def cache_dir() -> Path:
     """Where bundles are kept between runs."""
-    env = os.environ.get("PELVIC_SPREAD_CACHE")
-    if env:
-        return Path(env) / "bundles"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pelvic-spread" / "bundles"
+    return cache_root() / "bundles"
 
 
 _code_hash: str | None = None
@@ -163,8 +161,8 @@ class BundleCache:
         name = f"{stem}.{hashlib.sha256(data).hexdigest()[:16]}.bin"
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / (name + ".gz")
-        _write_atomic(path, data)
-        _write_atomic(self._ref(key), name.encode())
+        write_atomic(path, data)
+        write_atomic(self._ref(key), name.encode())
         self._prune()
         self._served[name] = path
         return CachedBundle(name, path, len(data))
@@ -238,11 +236,3 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.part{os.getpid()}.{threading.get_ident()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
