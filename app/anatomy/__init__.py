@@ -78,16 +78,12 @@ def source_hash() -> str:
 @lru_cache(maxsize=1)
 def _asset_arrays() -> dict[str, np.ndarray]:
     want = source_hash()
-    for path in (ASSET_PATH, _cache_dir() / f"solids-{want}.npz"):
+    for path in (ASSET_PATH, cache_root() / f"solids-{want}.npz"):
         if path.exists():
             with np.load(path) as z:
                 if str(z["source_hash"]) == want:
                     return {k: z[k] for k in z.files}
     return {}
-
-
-def _cache_dir() -> FsPath:
-    return cache_root()
 
 
 def build_solid(name: str) -> TriMesh:
@@ -124,7 +120,7 @@ def _solid(name: str) -> TriMesh:
             stacklevel=3,
         )
         arrs = build_all()
-        cache = _cache_dir()
+        cache = cache_root()
         cache.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(cache / f"solids-{arrs['source_hash']}.npz", **arrs)
         _asset_arrays.cache_clear()

@@ -48,10 +48,11 @@ def load_yaml(path: Path) -> Any:
     if deep is not None:  # the YAML reader recurses per level: refuse before it runs out
         raise SceneError([Problem(path, deep, f"nested more than {MAX_DEPTH} levels deep "
                                               "(a scene file needs fewer than ten)")])
-    data = _cached(raw)
+    entry = _cache_file(raw)
+    data = _cached(entry)
     if data is None:
         data = _parse(path, text)
-        _remember(raw, data)
+        _remember(entry, data)
     _tag_file(data, path)
     return data
 
@@ -93,8 +94,7 @@ def _cache_file(raw: bytes) -> Path:
     return cache_root() / YAML_CACHE / f"{h.hexdigest()[:40]}.pickle"
 
 
-def _cached(raw: bytes) -> Any:
-    path = _cache_file(raw)
+def _cached(path: Path) -> Any:
     if not path.is_file() or not private(path):  # unpickling runs code: only our own files
         return None
     try:
@@ -103,8 +103,7 @@ def _cached(raw: bytes) -> Any:
         return None
 
 
-def _remember(raw: bytes, data: Any) -> None:
-    path = _cache_file(raw)
+def _remember(path: Path, data: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomic(path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600)

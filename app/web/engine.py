@@ -265,7 +265,7 @@ class ViewerEngine:
 
     def set_camera(self, cam: Camera) -> None:
         _sv().apply_camera(self.plotter, CameraPreset("current", cam.position, cam.focal_point,
-                                                cam.view_up, cam.view_angle))
+                                                      cam.view_up, cam.view_angle))
 
     # -- pictures --------------------------------------------------------------------------
     def screenshot(self, size: tuple[int, int]) -> np.ndarray:

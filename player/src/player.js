@@ -211,12 +211,6 @@ export function createPlayer(container, bundle, options = {}) {
   // -- vtk.js scene ------------------------------------------------------------------------
   const renderWindow = vtkRenderWindow.newInstance();
   const glWindow = vtkOpenGLRenderWindow.newInstance();
-  // Translucent surfaces blend in actor order with depth writes off, as VTK does without
-  // depth peeling (what the still renderer uses): vtk.js takes that path when the context
-  // has no float colour buffers, so hide them. It is also cheaper than vtk.js's
-  // order-independent pass (a float framebuffer, a depth pre-pass of every opaque surface).
-  // vtk.js freezes its objects, so this shapes the context itself: the canvas hands vtk.js
-  // the context made here (the first getContext call fixes its attributes).
   // The canvas takes its size before the context exists: resizing it afterwards makes the
   // browser reallocate the drawing buffer (about 80 ms on a software GPU).
   function sizeCanvas() {
@@ -232,6 +226,12 @@ export function createPlayer(container, bundle, options = {}) {
     canvas.style.height = `${h}px`;
   }
   sizeCanvas();
+  // Translucent surfaces blend in actor order with depth writes off, as VTK does without
+  // depth peeling (what the still renderer uses): vtk.js takes that path when the context
+  // has no float colour buffers, so hide them. It is also cheaper than vtk.js's
+  // order-independent pass (a float framebuffer, a depth pre-pass of every opaque surface).
+  // vtk.js freezes its objects, so this shapes the context itself: the canvas hands vtk.js
+  // the context made here (the first getContext call fixes its attributes).
   const gl = glWindow.getCanvas().getContext("webgl2", CONTEXT);
   if (!gl) throw new Error("this browser offers no WebGL 2, which the 3D view needs");
   const getExtension = gl.getExtension.bind(gl);
@@ -906,7 +906,7 @@ export function createPlayer(container, bundle, options = {}) {
     },
     getLook(id) { // what a drawable shows now: {visible, opacity, color}, or null
       const a = actors[id];
-      if (!a || !nodeActors.includes(id)) return null;
+      if (!a || !nodeSpecs[id]) return null;
       const p = a.getProperty();
       return { visible: !!a.getVisibility(), opacity: p.getOpacity(),
         color: Array.from(p.getColor()) };
