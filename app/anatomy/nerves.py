@@ -62,7 +62,7 @@ def sac_end_a() -> float:
     """Arc position of the sac's tip: its lowest point midway between the S1 and S2 foramina."""
     z_target = 0.5 * (A.anterior_foramen(1)[2] + A.anterior_foramen(2)[2])
     aa = np.linspace(30.0, 110.0, 801)
-    z = np.array([SP(a, A.canal_centre_s(a), 0.0)[2] for a in aa])
+    z = SP(aa, A.canal_centre_s(aa), 0.0)[:, 2]
     return float(np.interp(-z_target, -z, aa))
 
 
