@@ -254,9 +254,15 @@ def report(results: dict, args: argparse.Namespace) -> None:
     print(f"  player page, bundle in the disk cache        {first:8.2f} s   (median of "
           f"{len(firsts)}: {', '.join(f'{x:.2f}' for x in firsts)}; address printed at "
           f"{printed:.2f} s)")
-    print(f"    in the page (ms after it opened): connected {marks.get('connected')}, bundle "
-          f"in {marks.get('bundleIn')}, player built {marks.get('built')}, first frame "
-          f"{marks.get('firstFrame')}")
+    if "earlyFirstFrame" in marks:  # drawn by early.js while trame connected and mounted
+        print(f"    in the page (ms after it opened): early.js started {marks.get('earlyStart')}, "
+              f"bundle in {marks.get('earlyBundleIn')}, player built {marks.get('earlyBuilt')}, "
+              f"first frame {marks.get('firstFrame')}; trame connected {marks.get('connected')}, "
+              f"player in the mounted page {marks.get('built')}")
+    else:
+        print(f"    in the page (ms after it opened): connected {marks.get('connected')}, bundle "
+              f"in {marks.get('bundleIn')}, player built {marks.get('built')}, first frame "
+              f"{marks.get('firstFrame')}")
     cold = results["cold"]
     print(f"  player page, empty cache (bundle built first)  {cold['first']:6.2f} s   "
           f"(address at {cold['printed']:.2f} s)")

@@ -129,7 +129,13 @@ class ViewerApp:
         # Pages draw from the bundle, not from these actors: let the first page have it
         # before the build takes the interpreter (imports and VTK hold the GIL for a second
         # or two, and the event loop that sends the bundle would wait on it).
-        await self.bundles.sent(FIRST_BUNDLE_WAIT_S)
+        if await self.bundles.sent(FIRST_BUNDLE_WAIT_S):
+            # a page fetches it (early.js, before trame connects): let that page also connect
+            # and load its scripts, which the event loop serves, before the build holds it
+            try:
+                await asyncio.wait_for(self._page_started().wait(), FIRST_BUNDLE_WAIT_S)
+            except TimeoutError:
+                pass
         try:
             await loop.run_in_executor(None, self.engine.load, self._scene_arg)
         except Exception as exc:  # a scene that validated but cannot be built: say so
@@ -237,8 +243,14 @@ class ViewerApp:
 
     def clock(self) -> float:
         """The server's wall clock (ms), which play anchors are given in: a page works out
-        its own clock's offset from it."""
+        its own clock's offset from it (the first thing a page's viewer.js asks)."""
+        self._page_started().set()
         return time.time() * 1000.0
+
+    def _page_started(self) -> asyncio.Event:
+        if getattr(self, "_started_event", None) is None:
+            self._started_event = asyncio.Event()
+        return self._started_event
 
     # -- what browsers are sent ----------------------------------------------------------------
     def push_scene(self) -> None:

@@ -36,6 +36,8 @@ class View:
     CAMERA_GOTO: Final = "view_goto"  # {seq, camera: {position, focalPoint, viewUp, viewAngle}}
     BUNDLE: Final = "view_bundle"  # {url, scenario, bytes}: the player's bundle (a static file)
     LOOKS: Final = "view_looks"  # {id: [visible 0|1, opacity, "#rrggbb"]} of every drawable
+    REMOTE_LIB: Final = "view_remote_lib"  # {scripts, use}: trame-vtk, loaded after the picture
+    REMOTE_READY: Final = "view_remote_ready"  # this page has loaded it (client only)
 
 
 class Slab:

@@ -215,6 +215,7 @@ WRITABLE: dict[str, Rule] = {
 SERVER_ONLY: frozenset[str] = frozenset({
     App.SCENE_TITLE, App.SCENARIOS, App.CREDIT, App.HAS_SPREAD, App.LEGEND, App.MESSAGES,
     View.LABEL_ANCHORS, View.CAMERA, View.PRESETS, View.CAMERA_GOTO, View.BUNDLE, View.LOOKS,
+    View.REMOTE_LIB,
     Timeline.START, Timeline.DURATION, Timeline.PLAYING, Timeline.DATE, Timeline.DATE_LABEL,
     Timeline.STAGES, Timeline.STAGE, Timeline.CAPTION, Timeline.TICKS, Timeline.PSA,
     Timeline.EVENTS, Timeline.PSA_SVG, Timeline.PSA_TOP, Timeline.MARKER, Timeline.ANCHOR,
@@ -228,7 +229,8 @@ SERVER_ONLY: frozenset[str] = frozenset({
 SERVER_ONLY_PREFIXES: tuple[str, ...] = ()  # families of keys (name + i), none at present
 
 # Keys each page keeps for itself (trame "client only": never sent to the server).
-CLIENT_ONLY: frozenset[str] = frozenset({App.NOTES, Export.MINE, Timeline.NOW})
+CLIENT_ONLY: frozenset[str] = frozenset({App.NOTES, Export.MINE, Timeline.NOW,
+                                        View.REMOTE_READY})
 
 
 def server_only(key: str) -> bool:

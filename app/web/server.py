@@ -96,6 +96,9 @@ def make_server(scene_arg: str | None, export_dir: Path | str | None = None,
     from app.web.census import add_route
 
     add_route(app)  # GET /__census: counts for long-session checks, read-only
+    from app.web.early import add_index
+
+    add_index(app)  # GET /: trame's page, drawing its first picture while it connects
     return server, app
 
 

@@ -51,6 +51,30 @@ def test_page_shows_a_3d_canvas_with_the_scene(page, served):
                             ).status == 404
 
 
+def test_the_first_picture_is_drawn_while_trame_connects(page):
+    """The index's head names the bundle: early.js fetches it and draws before trame has
+    connected; viewer.js then moves that same player into the 3D view. trame-vtk's script
+    (remote images only) comes after the picture."""
+    marks = page.evaluate("() => window.pelvic.marks")
+    assert marks["earlyStart"] < marks["connected"], marks
+    assert marks["firstFrame"] == marks["earlyFirstFrame"], marks
+    assert page.evaluate("() => document.querySelectorAll('.ps-early').length") == 0
+    assert page.evaluate("""() => { const box = document.getElementById('ps-player');
+        return box.querySelectorAll('canvas').length === 1
+            && box.contains(window.pelvic.player.canvas()); }""")
+    scripts = state(page, "trame__scripts")
+    assert not any("trame-vtk" in s or "player.js" in s for s in scripts), scripts
+    page.wait_for_function("() => window.pelvic.marks.remoteReady > 0")
+    assert page.evaluate("() => typeof window.vue_vtk") == "object"
+    # where the view is, for the next page at this window size
+    kept = page.evaluate("() => JSON.parse(localStorage.getItem('pelvic-spread.view-rect'))")
+    box = page.evaluate("() => { const r = document.getElementById('ps-player')"
+                        ".getBoundingClientRect(); return [r.left, r.top, innerWidth - r.right,"
+                        " innerHeight - r.bottom]; }")
+    rect = kept["rect"]
+    assert [rect["left"], rect["top"], rect["right"], rect["bottom"]] == [round(v) for v in box]
+
+
 def test_tree_lists_the_anatomy(page):
     names = page.locator("#st-tree .ps-name").all_inner_texts()
     assert len(names) >= 5

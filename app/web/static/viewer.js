@@ -172,6 +172,33 @@
     check();
   });
 
+  /** early.js's player for ``url`` (once; a page that asks for another bundle drops it). */
+  function takeEarly(url) {
+    const e = window.PS_EARLY_PLAYER;
+    if (!e || e.taken) return null;
+    e.taken = true;
+    if (e.url === url) return e;
+    e.promise.then((made) => {
+      if (made) made.destroy();
+      e.holder.remove();
+    });
+    return null;
+  }
+
+  /** Where the 3D view is, for early.js next time at this window size. */
+  function keepRect(box) {
+    const e = window.PS_EARLY_PLAYER;
+    const r = box.getBoundingClientRect();
+    if (!e || r.width < 50 || r.height < 50) return;
+    const rect = { left: Math.round(r.left), top: Math.round(r.top),
+      right: Math.round(window.innerWidth - r.right), bottom: Math.round(window.innerHeight - r.bottom) };
+    try {
+      window.localStorage.setItem(e.RECT_KEY, JSON.stringify({ w: window.innerWidth, h: window.innerHeight, rect }));
+    } catch (err) {
+      // no storage: early.js uses the usual layout
+    }
+  }
+
   let loading = null;
   let attempt = 0; // each ask for a bundle; a later ask makes the earlier one stand down
   let firstCamera = null;
@@ -184,25 +211,44 @@
     const old = P.player;
     // the server's camera for a first player (fetched meanwhile); a new scenario keeps the view
     if (!old && !firstCamera) firstCamera = trigger(N.Trigger.CAM_CURRENT);
+    // the player early.js has drawn while the page connected, when it shows this bundle
+    const early = !old ? takeEarly(b.url) : null;
+    let made = early ? await early.promise : null;
     let bundle;
-    try {
-      bundle = await PS().fetchBundle(b.url);
-    } catch (err) {
-      loading = null;
-      P.error = String(err && err.message ? err.message : err);
-      setTimeout(() => loadBundle(get(N.View.BUNDLE)), 1000);
-      return;
+    if (!made) {
+      try {
+        bundle = await PS().fetchBundle(b.url);
+      } catch (err) {
+        loading = null;
+        P.error = String(err && err.message ? err.message : err);
+        setTimeout(() => loadBundle(get(N.View.BUNDLE)), 1000);
+        return;
+      }
     }
-    if (loading !== b.url || mine !== attempt) return; // asked again meanwhile
+    const dropEarly = () => {
+      if (made) made.destroy();
+      if (early) early.holder.remove();
+    };
+    if (loading !== b.url || mine !== attempt) return dropEarly(); // asked again meanwhile
     mark("bundleIn");
     await until(() => document.getElementById(N.Refs.PLAYER));
     const camera = old ? old.getCamera() : await firstCamera;
-    if (loading !== b.url || mine !== attempt) return;
-    const slot = slotFor();
-    const t = timeNow();
-    const p = PS().createPlayer(slot, bundle, {
-      time: typeof t === "number" ? t : undefined, labels: !!get(N.View.LABELS),
-    });
+    if (loading !== b.url || mine !== attempt) return dropEarly();
+    let p;
+    if (made) {
+      p = made;
+      const slot = early.holder; // into the 3D view, where the page's styles place it
+      slot.removeAttribute("style");
+      slot.classList.remove("ps-early");
+      document.getElementById(N.Refs.PLAYER).appendChild(slot);
+      p.resize();
+      p.setLabels(!!get(N.View.LABELS));
+    } else {
+      const t = timeNow();
+      p = PS().createPlayer(slotFor(), bundle, {
+        time: typeof t === "number" ? t : undefined, labels: !!get(N.View.LABELS),
+      });
+    }
     if (camera && camera.position) p.setCamera(plain(camera), { animate: false });
     const goto = get(N.View.CAMERA_GOTO);
     lastGoto = goto ? goto.seq : null; // the server's camera already is where it led
@@ -231,9 +277,15 @@
     }
     P.shown = b.scenario; // the scenario whose first frame is drawn
     if (!P.firstFrameAt) {
-      P.firstFrameAt = Date.now();
-      mark("firstFrame");
+      P.firstFrameAt = made && early.readyAt ? early.readyAt : Date.now();
+      if (made) {
+        Object.assign(P.marks, early.marks);
+        P.marks.firstFrame = early.marks.earlyFirstFrame;
+      } else {
+        mark("firstFrame");
+      }
       document.body.classList.add("ps-ready");
+      loadRemoteLib();
       // ready for use: the picture is drawn and the server has its scene (the server builds
       // its own actors after sending the bundle, so the page's controls may come a moment
       // after the first frame)
@@ -243,6 +295,33 @@
         P.sceneReady = true;
       }, 100);
     }
+  }
+
+  // -- the server's image stream (remote mode) ------------------------------------------------
+  // trame-vtk's script is loaded after the first picture, not before the page's controls mount
+  // (view_remote_lib); its view is shown once its Vue plugin is in (view_remote_ready).
+  let remoteLib = null;
+  function loadRemoteLib() {
+    const lib = get(N.View.REMOTE_LIB);
+    if (remoteLib || !lib) return;
+    const load = (src) => new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = src;
+      s.onload = resolve;
+      s.onerror = () => reject(new Error(`${src} did not load`));
+      document.head.appendChild(s);
+    });
+    const vueApp = () => (document.querySelector("#app") || {}).__vue_app__;
+    remoteLib = (async () => {
+      for (const src of lib.scripts) await load(src);
+      await until(vueApp);
+      lib.use.forEach((name) => vueApp().use(window[name]));
+      set(N.View.REMOTE_READY, true);
+      mark("remoteReady");
+    })().catch((err) => {
+      remoteLib = null; // asked again by the next switch to remote
+      P.error = String(err && err.message ? err.message : err);
+    });
   }
 
   // -- keyboard (a clicker sends page keys) ---------------------------------------------------
@@ -388,13 +467,18 @@
     st.watch([N.View.LOOKS], soon(applyLooks));
     st.watch([N.View.LABELS], (on) => P.player && P.player.setLabels(!!on));
     st.watch([N.View.MODE], (mode) => {
+      if (mode === "remote") loadRemoteLib();
       applyTime();
       if (mode !== "remote") P.syncCamera();
     });
+    if (!local()) loadRemoteLib(); // a page that opens in remote mode wants its images now
     syncClock();
     const box = () => document.getElementById(N.Refs.PLAYER);
     until(box).then(() => {
-      new ResizeObserver(() => P.player && P.player.resize()).observe(box());
+      new ResizeObserver(() => {
+        keepRect(box());
+        if (P.player) P.player.resize();
+      }).observe(box());
     });
     document.addEventListener("keydown", onKey, true);
     document.addEventListener("fullscreenchange", () => {
