@@ -32,7 +32,7 @@
   const r = place();
   Object.assign(holder.style, {
     position: "fixed", left: `${r.left}px`, top: `${r.top}px`, right: `${r.right}px`,
-    bottom: `${r.bottom}px`, zIndex: "5",
+    bottom: `${r.bottom}px`, zIndex: "1001", // above trame's "Loading..." (1000)
   });
   document.body.appendChild(holder);
 
