@@ -1,6 +1,7 @@
 """The browser viewer: time to the first 3D frame after `serve` starts, and what playback costs.
 
     .venv/bin/python benchmarks/viewer.py [SCENE] [--runs 3] [--seconds 6] [--old REV]
+                                          [--before REV] [--gl llvmpipe]
 
 Measured side by side in one run, in headless Chromium (/usr/bin/chromium), each against its
 own ``serve`` process, the browser already open (as a user's would be):
@@ -16,6 +17,8 @@ own ``serve`` process, the browser already open (as a user's would be):
   none`` skips it): the same figures for trame-vtk's vtk.js view, served from a copy of that
   revision (``git archive``) with this virtual environment: the scene pushed through the
   websocket, then a few numbers per frame from the server's 20 Hz playback loop.
+- **an earlier player page** (``--before REV``): its first frame, timed in turn with this one
+  (each run alternates which starts first), for the ratio.
 
 Targets: first frame within 3 s; local playback about 0 bytes per frame (bytes per second are
 printed too: with software WebGL on a busy machine a page draws few frames). Prints the ratios.
@@ -165,6 +168,9 @@ def old_tree(rev: str) -> Path:
     out = Path(tempfile.mkdtemp(prefix="pelvic-spread-old-"))
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    # its byte code, as ./dev writes it for this tree (no run compiles the package)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(out / "app")],
+                   capture_output=True, check=False)
     return out
 
 
@@ -174,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=6.0, help="playback measured per mode")
     ap.add_argument("--runs", type=int, default=3, help="serve starts timed (median shown)")
     ap.add_argument("--old", default=OLD_REV, help="revision of the old page, or 'none'")
+    ap.add_argument("--before", default="none",
+                    help="an earlier revision of the player page, timed in turn (first frame)")
     ap.add_argument("--gl", choices=sorted(GL), default="SwiftShader",
                     help="Chromium's WebGL: its own software GPU, or Mesa's llvmpipe")
     args = ap.parse_args(argv)
@@ -185,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     scene = [args.scene] if args.scene else []
     old_root = None if args.old == "none" else old_tree(args.old)
+    before_root = None if args.before == "none" else old_tree(args.before)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "app")],
+                   capture_output=True, check=False)
     results: dict[str, dict] = {}
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as cold:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
@@ -198,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         results["cold"] = {"first": first, "printed": printed, "marks": marks}
         # the usual (warm) starts, and the old page's, taken in turn (the machine's load
         # changes from minute to minute: both see the same)
-        runs: dict[str, list] = {"new": [], "old": []}
+        runs: dict[str, list] = {"new": [], "old": [], "before": []}
         pages: dict[str, tuple] = {}
         for run in range(args.runs):
-            for which, root in (("new", ROOT), ("old", old_root)):
+            trees = (("new", ROOT), ("old", old_root), ("before", before_root))
+            for which, root in trees if run % 2 == 0 else trees[::-1]:
                 if root is None:
                     continue
                 try:
@@ -209,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:  # noqa: BLE001 (say which page, then stop)
                     raise SystemExit(f"the {which} page did not draw: {exc}") from None
                 runs[which].append((first, printed, marks))
-                if run < args.runs - 1:
+                if run < args.runs - 1 or which == "before":
                     page.close()
                     serve.stop()
                 else:
@@ -227,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
                 page.close()
                 serve.stop()
         browser.close()
-    if old_root is not None:
-        shutil.rmtree(old_root, ignore_errors=True)
+    for root in (old_root, before_root):
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+    if runs["before"]:
+        results["before"] = {"runs": runs["before"]}
     report(results, args)
     return 0
 
@@ -266,6 +281,13 @@ def report(results: dict, args: argparse.Namespace) -> None:
     cold = results["cold"]
     print(f"  player page, empty cache (bundle built first)  {cold['first']:6.2f} s   "
           f"(address at {cold['printed']:.2f} s)")
+    before = results.get("before")
+    if before:
+        b_first, b_printed, b_marks, b_firsts = median_run(before["runs"])
+        print(f"  player page at {args.before} (taken in turn)    {b_first:6.2f} s   (median of "
+              f"{len(b_firsts)}: {', '.join(f'{x:.2f}' for x in b_firsts)}; address at "
+              f"{b_printed:.2f} s; in the page: connected {b_marks.get('connected')}, bundle in "
+              f"{b_marks.get('bundleIn')}, first frame {b_marks.get('firstFrame')} ms)")
     old = results.get("old")
     if old:
         o_first, o_printed, o_marks, o_firsts = median_run(old["runs"])
@@ -281,6 +303,9 @@ def report(results: dict, args: argparse.Namespace) -> None:
         print(row("old page, local: numbers from the server", old["local"]))
     ratios = [f"first frame target 3 s: {'met' if first <= 3 else 'NOT met'}",
               f"local playback {new['local']['per_frame']:.1f} bytes/frame"]
+    if before:
+        ratios.insert(0, f"first frame {args.before}/now = {b_first / max(first, 1e-9):.2f}x, "
+                         f"address {b_printed / max(printed, 1e-9):.2f}x")
     if old:
         ratios.insert(0, f"first frame old/new = {o_first / max(first, 1e-9):.1f}x")
         ratios.append(f"old local/new local bytes per second of playback = "

@@ -55,16 +55,19 @@ def test_the_index_names_the_bundle_and_loads_the_player_in_its_head():
     from app.web.early import HEAD_SCRIPTS, early_index, trame_index
 
     template = trame_index()
-    page = early_index(template, "/bundle/case.0123456789abcdef.bin")
+    hint = {"bundle": "/bundle/case.0123456789abcdef.bin", "time": 12.5, "camera": None,
+            "labels": False}
+    page = early_index(template, hint)
     head, body = page.split("</head>", 1)
     assert body == template.split("</head>", 1)[1]  # trame's own page, otherwise unchanged
-    assert 'window.PS_EARLY = {"bundle": "/bundle/case.0123456789abcdef.bin"};' in head
+    assert ('window.PS_EARLY = {"bundle": "/bundle/case.0123456789abcdef.bin", "time": 12.5, '
+            '"camera": null, "labels": false};') in head
     assert 'rel="preload" as="fetch" crossorigin href="/bundle/case.0123456789abcdef.bin"' in head
     # after trame's own module script, in this order: the player, then what uses it
     at = [head.index(f'<script defer src="{s}">') for s in HEAD_SCRIPTS]
     assert head.index("assets/index-") < at[0] < at[1]
     # no bundle yet (a new scene's first start): the page starts as trame's does
-    bare = early_index(template, None)
+    bare = early_index(template, {"bundle": None, "time": 0.0})
     assert "window.PS_EARLY = {};" in bare and "preload" not in bare
     # a name cannot end the script early
-    assert "</script><script>" not in early_index(template, "/b/</script><script>x")
+    assert "</script><script>" not in early_index(template, {"bundle": "/b/</script><script>x"})

@@ -4,9 +4,10 @@ trame's page loads its scripts only after its websocket has connected and the st
 then mounts every control (about half a second of the browser's main thread), and only then did
 the player start. Here the head also loads ``player.js`` and ``early.js`` and names the bundle
 the server shows now, so the page fetches the bundle and draws its first picture while trame
-connects and mounts; ``viewer.js`` then moves that player into the 3D view and drives it as
-before (``loadBundle``). When no bundle is ready yet (the first start of a new scene), the page
-starts as it did.
+connects and mounts, at the server's time and camera; ``viewer.js`` then moves that player into
+the 3D view and drives it as before (``loadBundle``). When no bundle is ready yet (the first
+start of a new scene), or the address asks for a view of its own (a shared link), the page starts
+as it did.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.web.keys import View
+from app.web.keys import Timeline, View
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
@@ -32,14 +33,16 @@ def trame_index() -> str:
     return (Path(www) / "index.html").read_text(encoding="utf-8")
 
 
-def early_index(template: str, bundle_url: str | None) -> str:
-    """``template`` (trame's index.html) with the page's player, and ``bundle_url``, in its head."""
-    hint = json.dumps({"bundle": bundle_url} if bundle_url else {}).replace("</", "<\\/")
+def early_index(template: str, hint: dict[str, Any] | None) -> str:
+    """``template`` (trame's index.html) with the page's player in its head, and ``hint``:
+    ``{bundle: url, time, camera, labels}``, what the server shows now (None: no bundle yet)."""
+    hint = hint if hint and hint.get("bundle") else {}
     head = [f'<link rel="stylesheet" href="{html.escape(s)}" />' for s in HEAD_STYLES]
-    if bundle_url:  # fetched at once, beside trame's own scripts
-        url = html.escape(bundle_url)
+    if hint:  # fetched at once, beside trame's own scripts
+        url = html.escape(hint["bundle"])
         head.append(f'<link rel="preload" as="fetch" crossorigin href="{url}" />')
-    head.append(f"<script>window.PS_EARLY = {hint};</script>")
+    named = json.dumps(hint).replace("</", "<\\/")
+    head.append(f"<script>window.PS_EARLY = {named};</script>")
     head += [f'<script defer src="{html.escape(s)}"></script>' for s in HEAD_SCRIPTS]
     return template.replace("</head>", "\n".join(head) + "\n</head>", 1)
 
@@ -57,7 +60,9 @@ def add_index(app: ViewerApp) -> None:
 
         async def handler(_request: web.Request) -> web.Response:
             bundle = state[View.BUNDLE] or {}
-            return web.Response(text=early_index(template, bundle.get("url")),
+            hint = {"bundle": bundle.get("url"), "time": state[Timeline.TIME],
+                    "camera": app.camera.current(), "labels": bool(state[View.LABELS])}
+            return web.Response(text=early_index(template, hint),
                                 content_type="text/html",
                                 headers={"Cache-Control": "no-cache, no-store, must-revalidate"})
 

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.e2e.conftest import (
@@ -73,6 +74,26 @@ def test_the_first_picture_is_drawn_while_trame_connects(page):
                         " innerHeight - r.bottom]; }")
     rect = kept["rect"]
     assert [rect["left"], rect["top"], rect["right"], rect["bottom"]] == [round(v) for v in box]
+
+
+def test_a_page_that_joins_draws_the_servers_moment_first(browser, served, page):
+    """The early picture is the server's moment, not the bundle's default one; a shared link
+    (a view of its own in the address) starts as trame's page did."""
+    trigger(page, "tl_seek", 21.0)
+    wait_state(page, "tl_time", "Math.abs(v - 21.0) < 1e-6")
+    for query, early in (("", True), ("?t=30", False)):
+        other = open_page(browser, served.url.rstrip("/") + "/" + query)
+        try:
+            first = other.evaluate("() => { const e = window.PS_EARLY_PLAYER;"
+                                   " return e ? e.firstTime : null; }")
+            if early:
+                assert first == pytest.approx(21.0, abs=1e-6)
+                assert other.evaluate("() => window.pelvic.marks.earlyFirstFrame") > 0
+            else:
+                assert first is None
+                assert "earlyFirstFrame" not in other.evaluate("() => window.pelvic.marks")
+        finally:
+            other.close()
 
 
 def test_tree_lists_the_anatomy(page):

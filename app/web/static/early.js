@@ -1,7 +1,7 @@
 /* Pelvic spread viewer: the first picture, before trame has connected and mounted the page.
  *
- * The index's head (app/web/early.py) names the bundle the server shows now (PS_EARLY) and
- * loads the player. This draws it at once, in a holder placed where the 3D view will be: where
+ * The index's head (app/web/early.py) names the bundle the server shows now, with its time,
+ * camera and labels (PS_EARLY), and loads the player. This draws it at once, in a holder placed where the 3D view will be: where
  * it was the last time at this window size (localStorage), else where the page's layout puts it.
  * viewer.js then takes this player (window.PS_EARLY_PLAYER) into the 3D view, gives it the
  * server's time and camera, and drives it as any other.
@@ -10,6 +10,8 @@
   "use strict";
   const hint = window.PS_EARLY;
   if (!hint || !hint.bundle || !window.PelvicSpread) return;
+  // a shared link's view comes with the page's state (viewer.js asks the server to apply it)
+  if (window.location.search.length > 1) return;
   const RECT_KEY = "pelvic-spread.view-rect";
 
   /** Where the 3D view will be, in px from the window's edges. */
@@ -44,12 +46,17 @@
   E.promise = window.PelvicSpread.fetchBundle(hint.bundle)
     .then((bundle) => {
       mark("earlyBundleIn");
-      E.player = window.PelvicSpread.createPlayer(holder, bundle, {});
+      // the server's moment, camera and labels (those of the page it serves now)
+      E.player = window.PelvicSpread.createPlayer(holder, bundle, {
+        time: typeof hint.time === "number" ? hint.time : undefined, labels: !!hint.labels,
+      });
+      if (hint.camera && hint.camera.position) E.player.setCamera(hint.camera, { animate: false });
       mark("earlyBuilt");
       return E.player.ready;
     })
     .then(() => {
       E.readyAt = Date.now();
+      E.firstTime = E.player.getTime(); // the moment its first picture shows
       mark("earlyFirstFrame");
       return E.player;
     })
