@@ -190,3 +190,21 @@ def test_case_on_the_bodyparts3d_atlas_fits_one_file(tmp_path):
     assert result.max_error_mm < 0.01
     assert any(n.geometry is not None and n.geometry.file is not None
                for n in atlas.nodes.values()), "the atlas's own meshes are in"
+
+
+def test_closed_outward_surfaces_are_marked_for_culling(bundle):
+    """Back faces may be skipped only on a surface that encloses a volume and faces out."""
+    from app.player.bundle import closed_outward
+
+    pts = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
+    tet = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])  # faces out
+    assert closed_outward(pts, tet)
+    assert not closed_outward(pts, tet[:, ::-1])  # faces in
+    assert not closed_outward(pts, tet[:3])  # a hole
+    assert not closed_outward(pts, np.vstack([tet, tet[:1]]))  # a face twice
+    flip = tet.copy()
+    flip[0] = flip[0, ::-1]
+    assert not closed_outward(pts, flip)  # one face turned the wrong way
+    h = bundle.header
+    closed = {a["id"] for a in h["actors"] if h["geoms"][a["geom"]].get("closed")}
+    assert {"sacrum", "hip_l", "hip_r", "prostate", "sciatic_l", "bladder"} <= closed

@@ -150,7 +150,29 @@ def _geometry(arrays: _Arrays, poly: Any, stats: dict[str, Any]) -> dict[str, An
         out["normals"] = arrays.add(np.round(n * 127.0).astype(np.int8).ravel())
     dtype = np.uint16 if len(pts) < 65536 else np.uint32
     out["tris"] = arrays.add(tris.astype(dtype).ravel())
+    if closed_outward(pts, tris):
+        out["closed"] = True
+        stats["closed_triangles"] = stats.get("closed_triangles", 0) + len(tris)
     return out
+
+
+def closed_outward(points: np.ndarray, tris: np.ndarray) -> bool:
+    """Whether the surface encloses a volume and faces out of it: each edge is crossed by one
+    triangle each way, and the enclosed volume is positive. An opaque surface like this never
+    shows a back face, so the player skips them (backface culling) without changing the
+    picture; a surface with a seam or a hole is drawn whole."""
+    if len(tris) == 0:
+        return False
+    t = np.asarray(tris, dtype=np.int64)
+    n = int(t.max()) + 1
+    edges = np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]])
+    ahead = np.sort(edges[:, 0] * n + edges[:, 1])
+    back = np.sort(edges[:, 1] * n + edges[:, 0])
+    if np.any(ahead[1:] == ahead[:-1]) or not np.array_equal(ahead, back):
+        return False
+    p = np.asarray(points, dtype=np.float64)[t]
+    volume = np.einsum("ij,ij->i", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() / 6.0
+    return bool(volume > 0)
 
 
 def _prop(actor: Any) -> dict[str, Any]:

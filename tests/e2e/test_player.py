@@ -134,6 +134,34 @@ def test_translucent_surfaces_blend_in_one_pass_as_render_does(chromium, case_ht
     assert seen == {"binds": 0, "float": None, "half": None}
 
 
+def test_opaque_closed_surfaces_skip_their_back_faces(chromium, case_html):
+    """An opaque surface that the bundle marks closed (bones, nerves, the prostate) is drawn
+    with back faces culled; a translucent one (the bladder, 0.55) is drawn whole, and a change
+    of opacity moves a surface from one kind to the other at the next frame."""
+    page = open_player(chromium, case_html.as_uri())
+    try:
+        count = """() => {
+            const p = window.pelvic.player, P = WebGL2RenderingContext.prototype;
+            const draw = P.drawElements, seen = {culled: 0, whole: 0};
+            P.drawElements = function (...a) {
+                seen[this.isEnabled(this.CULL_FACE) && this.getParameter(this.CULL_FACE_MODE)
+                     === this.BACK ? 'culled' : 'whole']++;
+                return draw.apply(this, a);
+            };
+            try { p.render(); } finally { P.drawElements = draw; }
+            return seen; }"""
+        before = page.evaluate(count)
+        page.evaluate("() => { const p = window.pelvic.player; "
+                      "p.setLook('bladder', {opacity: 1}); p.setLook('hip_l', {opacity: 0.5});"
+                      "p.setLook('sacrum', {opacity: 0.5}); }")
+        after = page.evaluate(count)
+    finally:
+        page.close()
+    assert before["culled"] >= 20 and before["whole"] >= 5, before
+    assert after["culled"] == before["culled"] - 1, (before, after)  # +bladder, -hip, -sacrum
+    assert after["whole"] == before["whole"] + 1, (before, after)
+
+
 def test_browser_state_equals_python_uniforms(chromium, case_html, scene):
     """What the browser computes per frame is what ``SpreadLayer.uniforms`` gives."""
     from app.render.scene_view import SceneView, make_plotter
