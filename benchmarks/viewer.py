@@ -281,21 +281,23 @@ def report(results: dict, args: argparse.Namespace) -> None:
     cold = results["cold"]
     print(f"  player page, empty cache (bundle built first)  {cold['first']:6.2f} s   "
           f"(address at {cold['printed']:.2f} s)")
+    def other(label: str, runs: list, arrived: str, what: str) -> tuple[float, float]:
+        """A line for another page's first frames (``arrived``: the mark of its ``what``)."""
+        o_first, o_printed, o_marks, o_firsts = median_run(runs)
+        print(f"  {label:<44} {o_first:6.2f} s   (median of {len(o_firsts)}: "
+              f"{', '.join(f'{x:.2f}' for x in o_firsts)}; address at {o_printed:.2f} s; in the "
+              f"page: connected {o_marks.get('connected')}, {what} in "
+              f"{o_marks.get(arrived)}, first frame {o_marks.get('firstFrame')} ms)")
+        return o_first, o_printed
+
     before = results.get("before")
     if before:
-        b_first, b_printed, b_marks, b_firsts = median_run(before["runs"])
-        print(f"  player page at {args.before} (taken in turn)    {b_first:6.2f} s   (median of "
-              f"{len(b_firsts)}: {', '.join(f'{x:.2f}' for x in b_firsts)}; address at "
-              f"{b_printed:.2f} s; in the page: connected {b_marks.get('connected')}, bundle in "
-              f"{b_marks.get('bundleIn')}, first frame {b_marks.get('firstFrame')} ms)")
+        b_first, b_printed = other(f"player page at {args.before} (taken in turn)",
+                                   before["runs"], "bundleIn", "bundle")
     old = results.get("old")
     if old:
-        o_first, o_printed, o_marks, o_firsts = median_run(old["runs"])
-        print(f"  old page ({args.old}, trame-vtk view)            {o_first:6.2f} s   (median of "
-              f"{len(o_firsts)}: {', '.join(f'{x:.2f}' for x in o_firsts)}; address at "
-              f"{o_printed:.2f} s; in the page: connected {o_marks.get('connected')}, "
-              f"geometry in {o_marks.get('geometryIn')}, first frame "
-              f"{o_marks.get('firstFrame')} ms)")
+        o_first, _ = other(f"old page ({args.old}, trame-vtk view)", old["runs"], "geometryIn",
+                           "geometry")
     print("websocket bytes received per frame drawn during playback:")
     print(row("player page, local: plays from the anchor", new["local"]))
     print(row("player page, remote: server streams images", new["remote"]))

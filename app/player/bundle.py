@@ -152,7 +152,6 @@ def _geometry(arrays: _Arrays, poly: Any, stats: dict[str, Any]) -> dict[str, An
     out["tris"] = arrays.add(tris.astype(dtype).ravel())
     if closed_outward(pts, tris):
         out["closed"] = True
-        stats["closed_triangles"] = stats.get("closed_triangles", 0) + len(tris)
     return out
 
 

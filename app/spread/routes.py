@@ -46,18 +46,29 @@ def subpath(points: np.ndarray, u0: float, u1: float) -> np.ndarray:
     return out[::-1].copy() if u0 > u1 else out
 
 
-def nearest_u(points: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    """(u, distance) of the centreline point nearest to ``p``."""
+def _feet(points: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point of ``q`` (m, 3) and each segment of the centreline: where along the
+    segment its foot lies (0..1) and how far it is, both (m, segments)."""
     a, b = points[:-1], points[1:]
     ab = b - a
     denom = np.maximum((ab * ab).sum(axis=1), 1e-12)
-    w = np.clip(((p - a) * ab).sum(axis=1) / denom, 0.0, 1.0)
-    foot = a + w[:, None] * ab
-    d = np.linalg.norm(foot - p, axis=1)
-    i = int(np.argmin(d))
+    q = q[:, None, :]
+    w = np.clip(((q - a) * ab).sum(axis=2) / denom, 0.0, 1.0)
+    return w, np.linalg.norm(a + w[:, :, None] * ab - q, axis=2)
+
+
+def _u_at(points: np.ndarray, i: int, w: float) -> float:
+    """The fraction of the centreline's length at ``w`` along its segment ``i``."""
     s = arc_length(points)
     total = s[-1] if s[-1] > 0 else 1.0
-    return float((s[i] + w[i] * (s[i + 1] - s[i])) / total), float(d[i])
+    return float((s[i] + w * (s[i + 1] - s[i])) / total)
+
+
+def nearest_u(points: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """(u, distance) of the centreline point nearest to ``p``."""
+    w, d = _feet(points, np.asarray(p, dtype=np.float64)[None, :])
+    i = int(np.argmin(d[0]))
+    return _u_at(points, i, w[0, i]), float(d[0, i])
 
 
 def densify(points: np.ndarray, step: float = 1.0) -> np.ndarray:
@@ -70,27 +81,18 @@ def densify(points: np.ndarray, step: float = 1.0) -> np.ndarray:
 def closest_u(points: np.ndarray, other: np.ndarray) -> tuple[float, float]:
     """(u on ``points``, distance) where ``points`` comes closest to the polyline ``other``.
 
-    ``nearest_u`` for every point of ``other`` (densified to 1 mm) at once; the first point
-    that comes closer by more than 1e-9 wins, as when they are taken one by one."""
+    ``nearest_u`` for every point of ``other`` (densified to 1 mm), 256 at a time; the first
+    point that comes closer by more than 1e-9 wins, as when they are taken one by one."""
     dense = densify(other, 1.0)
-    a, b = points[:-1], points[1:]
-    ab = b - a
-    denom = np.maximum((ab * ab).sum(axis=1), 1e-12)
-    s = arc_length(points)
-    total = s[-1] if s[-1] > 0 else 1.0
-    best = (0.0, np.inf)
-    for lo in range(0, len(dense), 256):  # (256, segments, 3) at a time
-        q = dense[lo:lo + 256, None, :]
-        w = np.clip(((q - a) * ab).sum(axis=2) / denom, 0.0, 1.0)
-        d = np.linalg.norm(a + w[:, :, None] * ab - q, axis=2)
+    best, where = np.inf, (0, 0.0)
+    for lo in range(0, len(dense), 256):
+        w, d = _feet(points, dense[lo:lo + 256])
         seg = np.argmin(d, axis=1)
-        rows = np.arange(len(seg))
-        nearest = d[rows, seg]
+        nearest = d[np.arange(len(seg)), seg]
         for k in range(len(seg)):
-            if nearest[k] < best[1] - 1e-9:
-                i, wi = int(seg[k]), w[k, seg[k]]
-                best = (float((s[i] + wi * (s[i + 1] - s[i])) / total), float(nearest[k]))
-    return best
+            if nearest[k] < best - 1e-9:
+                best, where = float(nearest[k]), (int(seg[k]), w[k, seg[k]])
+    return (_u_at(points, *where), best) if np.isfinite(best) else (0.0, best)
 
 
 # -- routes -----------------------------------------------------------------------------------

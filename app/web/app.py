@@ -80,6 +80,7 @@ class ViewerApp:
         self.bundles = BundleCache()  # the player's bundle of each scenario, on disk
         self._bundle_wanted = ""  # the key of the bundle being built for the page
         self._message_seq = 0
+        self._page_started = asyncio.Event()  # a page's viewer.js has asked for the clock
         self._scenarios = scenarios(self._scene_path())
         self.state.update({
             K.SCENARIOS: [{"value": s["value"], "title": s["title"]} for s in self._scenarios],
@@ -133,7 +134,7 @@ class ViewerApp:
             # a page fetches it (early.js, before trame connects): let that page also connect
             # and load its scripts, which the event loop serves, before the build holds it
             try:
-                await asyncio.wait_for(self._page_started().wait(), FIRST_BUNDLE_WAIT_S)
+                await asyncio.wait_for(self._page_started.wait(), FIRST_BUNDLE_WAIT_S)
             except TimeoutError:
                 pass
         try:
@@ -244,13 +245,8 @@ class ViewerApp:
     def clock(self) -> float:
         """The server's wall clock (ms), which play anchors are given in: a page works out
         its own clock's offset from it (the first thing a page's viewer.js asks)."""
-        self._page_started().set()
+        self._page_started.set()
         return time.time() * 1000.0
-
-    def _page_started(self) -> asyncio.Event:
-        if getattr(self, "_started_event", None) is None:
-            self._started_event = asyncio.Event()
-        return self._started_event
 
     # -- what browsers are sent ----------------------------------------------------------------
     def push_scene(self) -> None:

@@ -277,7 +277,7 @@
     }
     P.shown = b.scenario; // the scenario whose first frame is drawn
     if (!P.firstFrameAt) {
-      P.firstFrameAt = made && early.readyAt ? early.readyAt : Date.now();
+      P.firstFrameAt = made ? early.readyAt : Date.now(); // early.js's is on screen since
       if (made) {
         Object.assign(P.marks, early.marks);
         P.marks.firstFrame = early.marks.earlyFirstFrame;
