@@ -17,7 +17,7 @@ import pytest
 from app.case import load_scene
 from app.errors import UserError
 from app.model.loader import resolve_scene_path
-from app.player.bundle import build_bundle, read_bundle
+from app.player.bundle import Bundle, _Arrays, build_bundle, read_bundle
 from app.player.export import export_html, export_site, wants_player
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +45,28 @@ def test_bundle_round_trips_and_holds_every_drawable(scene, bundle):
         tris = back.array(g["tris"])
         assert len(q) % 3 == 0 and len(tris) % 3 == 0 and len(tris) > 0
         assert tris.max() < len(q) // 3
+
+
+def test_delta_coded_arrays_read_back_exactly_and_geometry_uses_them(bundle):
+    rng = np.random.default_rng(7)
+    arrays = _Arrays()
+    cases = [  # jumps both ways, across the integer type's wrap
+        (rng.integers(0, 65536, 300).astype(np.uint16), 3),
+        (np.array([65535, 0, 1, 65534, 3, 3], np.uint16), 1),
+        (rng.integers(-127, 128, 99).astype(np.int8), 3),
+        (rng.integers(0, 2**32, 50, dtype=np.uint64).astype(np.uint32), 1),
+    ]
+    refs = [arrays.add(a, delta=k) for a, k in cases]
+    back = Bundle({}, arrays.bytes())
+    for (a, k), ref in zip(cases, refs, strict=True):
+        assert ref["d"] == k
+        assert back.array(ref).dtype == a.dtype
+        assert np.array_equal(back.array(ref), a)
+    with pytest.raises(ValueError, match="delta-code"):
+        arrays.add(np.zeros(4, np.float32), delta=1)
+    for g in bundle.header["geoms"]:
+        assert g["points"]["d"] == 3 and g["tris"]["d"] == 1
+        assert "normals" not in g or g["normals"]["d"] == 3
 
 
 def test_quantised_positions_are_within_the_stated_error(scene, bundle):

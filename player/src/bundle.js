@@ -23,7 +23,15 @@ export async function gunzip(bytes) {
   return new Response(stream).arrayBuffer();
 }
 
-/** Bundle bytes -> {header, array(ref)}; array(ref) gives the typed array a reference names. */
+/** Sums a delta-coded array back (in place): each element plus the one k places before it
+ * (the typed array wraps as the writer's integers did). */
+function undelta(a, k) {
+  for (let i = k; i < a.length; i++) a[i] += a[i - k];
+  return a;
+}
+
+/** Bundle bytes -> {header, array(ref)}; array(ref) gives the typed array a reference names
+ * (decoded once: a reference with "d" is stored as differences, see app/player/bundle.py). */
 export function parseBundle(buffer) {
   const bytes = new Uint8Array(buffer);
   const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
@@ -31,10 +39,15 @@ export function parseBundle(buffer) {
   const n = new DataView(buffer).getUint32(4, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   const base = 8 + n;
+  const decoded = new WeakMap();
   const array = (ref) => {
     if (!ref) return null;
     const T = TYPES[ref.t];
-    return new T(buffer, base + ref.o, ref.n);
+    const view = new T(buffer, base + ref.o, ref.n);
+    if (!ref.d) return view;
+    // a copy: the bytes stay as they came, whoever else parses the same buffer
+    if (!decoded.has(ref)) decoded.set(ref, undelta(view.slice(), ref.d));
+    return decoded.get(ref);
   };
   return { header, array };
 }
