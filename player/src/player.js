@@ -14,7 +14,10 @@
  *     options    {time: seconds (default: the end), camera: preset name (default: the
  *                 bundle's), interactive: true (mouse turns the camera), labels: false,
  *                 clock: () => ms
- *                 (default Date.now: the wall clock play() anchors are read against)}
+ *                 (default Date.now: the wall clock play() anchors are read against),
+ *                 size: [w, h] (a fixed picture size; default: the container's),
+ *                 slide: true (colour ranges slide in the shader; false: vtk.js moves its
+ *                 tables' ranges, slower, the same colours)}
  *
  *   player.header                   the bundle's header (name, cameras, timeline, legend...)
  *   player.setTime(t)               show animation time t (clamped); pauses nothing
@@ -163,7 +166,6 @@ function lookupTable(spec) {
   const rows = [];
   for (let i = 0; i < spec.table.length; i += 4) rows.push(spec.table.slice(i, i + 4));
   lut.setTable(rows);
-  lut.setMappingRange(-1, 0);
   return lut;
 }
 
@@ -270,6 +272,70 @@ export function createPlayer(container, bundle, options = {}) {
   const uses = new Array(geoms.length).fill(0);
   H.actors.forEach((a) => { uses[a.geom] += 1; });
   const luts = H.luts.map(lookupTable);
+  // Sliding colour ranges. A vertex's colour is its arrival time through a lookup table whose
+  // range slides with the time shown (timeline.js: nerveRange, arrowRange). Moving a vtk.js
+  // table's range makes every surface it colours rebuild its texture coordinates, colour
+  // texture and vertex buffer, each frame (about 40 ms of script per frame here). So each
+  // table keeps one range (the right width, ending at 0) and the vertex shader maps a texture
+  // coordinate s to a * s + b: the linear map between vtk.js's coordinates for the two ranges
+  // (ScalarColoringHelper: the range's ends sit on the centres of texels 1 and n, the below
+  // and above colours outside them). The same colours; a frame changes two numbers a table.
+  // options.slide === false moves the tables' ranges instead (vtk.js's own way, for tests).
+  const sliding = options.slide !== false;
+  const ranges = H.luts.map((spec, i) => {
+    const width = spec.range === "nerve" && H.timeline ? H.timeline.leadTime : 1;
+    luts[i].setMappingRange(-width, 0);
+    luts[i].build();
+    const n = Math.min(Math.max(luts[i].getNumberOfAvailableColors(), 2), 4094);
+    return { kind: spec.range, ref: [-width, 0], n, remap: [1, 0] };
+  });
+  /** vtk.js's texture coordinate of a value v for range r and n colours: (v - origin) * scale. */
+  function texelMap(r, n) {
+    const w = (r[1] - r[0]) / (n - 1);
+    return { origin: r[0] - 1.5 * w, scale: 1 / (r[1] - r[0] + 3 * w) };
+  }
+  function slide(state) {
+    ranges.forEach((g, i) => {
+      const r = g.kind === "nerve" ? state.nerveRange : state.arrowRange;
+      if (!sliding) {
+        luts[i].setMappingRange(...r);
+        return;
+      }
+      const from = texelMap(g.ref, g.n);
+      const to = texelMap(r, g.n);
+      g.remap[0] = to.scale / from.scale;
+      g.remap[1] = (from.origin - to.origin) * to.scale;
+    });
+  }
+  const REMAP = [
+    { shaderType: "Vertex", originalValue: "attribute vec2 tcoordMC;",
+      replacementValue: "attribute vec2 tcoordMC;\nuniform vec2 remapTCoord;",
+      replaceFirst: false, replaceAll: false },
+    { shaderType: "Vertex", originalValue: "tcoordVCVSOutput = tcoordMC;",
+      replacementValue: "tcoordVCVSOutput = vec2(remapTCoord.x * tcoordMC.s + remapTCoord.y, tcoordMC.t);",
+      replaceFirst: false, replaceAll: false },
+  ];
+  /** Colour a mapper's surface by its "arrival" point array through table i, sliding. */
+  function colourByArrival(mapper, i) {
+    mapper.setLookupTable(luts[i]);
+    mapper.setUseLookupTableScalarRange(true);
+    mapper.setScalarModeToUsePointFieldData();
+    mapper.setColorByArrayName("arrival");
+    mapper.setColorModeToMapScalars();
+    mapper.setInterpolateScalarsBeforeMapping(true);
+    mapper.setScalarVisibility(true);
+    const remap = ranges[i].remap;
+    mapper.setViewSpecificProperties({
+      OpenGL: { ShaderReplacements: REMAP },
+      ShadersCallbacks: [{
+        userData: remap,
+        callback(m, cellBO) {
+          const program = cellBO.getProgram();
+          if (program.isUniformUsed("remapTCoord")) program.setUniform2f("remapTCoord", m[0], m[1]);
+        },
+      }],
+    });
+  }
   const actors = {};
   const nodeActors = [];
   // actors whose surface is closed and faces out (the bundle says which): while one is opaque
@@ -287,13 +353,7 @@ export function createPlayer(container, bundle, options = {}) {
       }
       pd.getPointData().addArray(vtkDataArray.newInstance({
         name: "arrival", numberOfComponents: 1, values: array(a.arrival) }));
-      mapper.setLookupTable(luts[a.lut]);
-      mapper.setUseLookupTableScalarRange(true);
-      mapper.setScalarModeToUsePointFieldData();
-      mapper.setColorByArrayName("arrival");
-      mapper.setColorModeToMapScalars();
-      mapper.setInterpolateScalarsBeforeMapping(true);
-      mapper.setScalarVisibility(true);
+      colourByArrival(mapper, a.lut);
     } else {
       mapper.setScalarVisibility(false);
     }
@@ -344,16 +404,13 @@ export function createPlayer(container, bundle, options = {}) {
       headPoints: r.headPoints ? array(r.headPoints) : null }));
     timeline = makeTimeline(tl);
   }
-  const lutsBy = { nerve: [], arrow: [] };
-  H.luts.forEach((spec, i) => lutsBy[spec.range].push(luts[i]));
 
   let current = null;
   let playing = null; // {anchorTime, anchorWallClock, speed}
   let speed = 1;
 
   function apply(state) {
-    lutsBy.nerve.forEach((l) => l.setMappingRange(...state.nerveRange));
-    lutsBy.arrow.forEach((l) => l.setMappingRange(...state.arrowRange));
+    slide(state);
     for (const [id, h] of Object.entries(state.heads)) {
       const a = actors[`head:${id}`];
       if (!a) continue;
@@ -543,13 +600,7 @@ export function createPlayer(container, bundle, options = {}) {
       // a cut nerve shows the spread as its surface does: the same table, the same range
       pd.getPointData().addArray(vtkDataArray.newInstance({
         name: "arrival", numberOfComponents: 1, values: new Float32Array(bytesOf(item.arrival)) }));
-      mapper.setLookupTable(luts[spec.lut]);
-      mapper.setUseLookupTableScalarRange(true);
-      mapper.setScalarModeToUsePointFieldData();
-      mapper.setColorByArrayName("arrival");
-      mapper.setColorModeToMapScalars();
-      mapper.setInterpolateScalarsBeforeMapping(true);
-      mapper.setScalarVisibility(true);
+      colourByArrival(mapper, spec.lut);
     } else {
       mapper.setScalarVisibility(false);
     }

@@ -113,6 +113,58 @@ def test_player_frame_matches_render(chromium, case_html, tmp_path, date, camera
     compare(img, ref)
 
 
+def test_sliding_colour_ranges_draw_vtks_own_colours_without_new_buffers(chromium, case_html):
+    """The player keeps each lookup table's range and shifts texture coordinates in the vertex
+    shader; a second player in the page moves the tables' ranges as vtk.js does (slide: false).
+    At times across the spread both draw the same pixels, while only vtk.js's way uploads new
+    vertex buffers when the time moves."""
+    page = open_player(chromium, f"{case_html.as_uri()}?frame={SIZE[0]}x{SIZE[1]}", size=SIZE)
+    try:
+        got = page.evaluate("""async ([w, h]) => {
+            const S = window.PelvicSpread, a = window.pelvic.player;
+            const box = document.createElement('div');
+            box.style.cssText = `position:fixed; left:0; top:0; width:${w}px; height:${h}px`;
+            document.body.appendChild(box);
+            const bundle = await S.decodeBundle(document.getElementById('ps-bundle').textContent);
+            const b = S.createPlayer(box, bundle, {size: [w, h], interactive: false,
+                                                   camera: a.getCamera().preset, slide: false});
+            await b.ready;
+            const P = WebGL2RenderingContext.prototype, upload = P.bufferData;
+            const pixels = (p, t, uploads) => {
+                p.setTime(t);
+                P.bufferData = function (...x) { uploads.n++; return upload.apply(this, x); };
+                try { p.render(); } finally { P.bufferData = upload; }
+                const gl = p.canvas().getContext('webgl2'), px = new Uint8Array(w * h * 4);
+                gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, px);
+                return px;
+            };
+            const tl = a.header.timeline, out = [];
+            let last = null;
+            for (const f of [0.2, 0.35, 0.5, 0.65, 0.8, 0.95]) {
+                const t = tl.start + f * (tl.duration - tl.start);
+                const up = {slide: {n: 0}, vtk: {n: 0}};
+                const x = pixels(a, t, up.slide), y = pixels(b, t, up.vtk);
+                let sum = 0, big = 0, moved = 0;
+                for (let i = 0; i < x.length; i += 4) {
+                    const d = Math.max(Math.abs(x[i] - y[i]), Math.abs(x[i + 1] - y[i + 1]),
+                                       Math.abs(x[i + 2] - y[i + 2]));
+                    sum += d; if (d > 40) big++;
+                    if (last && Math.abs(x[i] - last[i]) + Math.abs(x[i + 1] - last[i + 1]) > 40)
+                        moved++;
+                }
+                last = x;
+                out.push({t, mean: sum / (w * h), big, moved, slide: up.slide.n, vtk: up.vtk.n});
+            }
+            return out; }""", list(SIZE))
+        assert page.errors == []
+    finally:
+        page.close()
+    for row in got:
+        assert row["mean"] < 0.05 and row["big"] <= 5, row  # the same colours
+        assert row["slide"] == 0 and row["vtk"] > 0, row  # only vtk.js's way rebuilds buffers
+    assert sum(row["moved"] for row in got[1:]) > 500, got  # the spread moved between times
+
+
 def test_translucent_surfaces_blend_in_one_pass_as_render_does(chromium, case_html):
     """The player hides float colour buffers from vtk.js, so translucent surfaces blend in actor
     order (as `render` draws them without depth peeling) instead of vtk.js's order-independent
