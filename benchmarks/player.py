@@ -17,6 +17,9 @@ what Firefox uses on this machine):
 
 Also: playback frames per second in the offline page, and the file's size. Targets: first
 frame at most 1.5 s; the file at most 6 MB (built-in anatomy).
+
+``--before REV`` also exports the case with revision REV of the project and times its offline
+page in turn with this one (first frame, playback, size), for the ratio.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ GL = {"SwiftShader": [], "llvmpipe": LLVMPIPE_ARGS}
 
 
 def offline_first_frame(pw, url: str, gl: list[str]) -> tuple[float, dict, float]:
-    """(seconds from opening to the first frame, the page's marks, playback frames/s)."""
+    """(seconds from opening to the first frame, the page's marks, playback frames/s); the
+    marks also get ``scriptPerFrame``: the median script time (ms) of drawing a new moment, the
+    part of a playback frame that a real GPU does not take away."""
     browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS + gl)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
@@ -55,6 +60,13 @@ def offline_first_frame(pw, url: str, gl: list[str]) -> tuple[float, dict, float
             const off = p.on('frame', () => n++);
             p.seek(p.header.timeline.start); p.play({speed: 4});
             setTimeout(() => { p.pause(); off(); done(n / 3); }, 3000); })""")
+        marks["scriptPerFrame"] = page.evaluate("""() => {
+            const p = window.pelvic.player, tl = p.header.timeline, ms = [];
+            for (let i = 1; i <= 15; i++) {
+                p.setTime(tl.start + i / 16 * (tl.duration - tl.start));
+                const t0 = performance.now(); p.render(); ms.push(performance.now() - t0);
+            }
+            ms.sort((a, b) => a - b); return ms[7]; }""")
         return marks["firstFrame"] / 1000.0, marks, fps
     finally:
         browser.close()
@@ -137,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scene", nargs="?", default=None)
     ap.add_argument("--runs", type=int, default=3, help="runs per measurement (median shown)")
+    ap.add_argument("--before", default=None,
+                    help="an earlier revision whose offline page is timed in turn")
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"Chromium not found at {CHROMIUM}", file=sys.stderr)
@@ -151,6 +165,14 @@ def main(argv: list[str] | None = None) -> int:
                        cwd=ROOT, check=True, capture_output=True)
         export_s = time.monotonic() - t0
         size = html.stat().st_size
+        old_html = Path(tmp) / "before.html"
+        old_size = 0
+        if args.before:
+            from benchmarks.viewer import old_tree
+            subprocess.run([sys.executable, "-m", "app", "export", *scene, "-o", str(old_html)],
+                           cwd=old_tree(args.before), check=True, capture_output=True)
+            old_size = old_html.stat().st_size
+        before = {k: {"first": [], "fps": [], "script": []} for k in GL}
         offline = {k: [] for k in GL}
         opens = {k: [] for k in GL}
         marks = {k: [] for k in GL}
@@ -167,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
                         marks[name].append(m)
                         fps[name].append(f)
                         opens[name].append(serve.page_first_frame(gl))
+                        if args.before:
+                            first, m, f = offline_first_frame(pw, old_html.as_uri(), gl)
+                            before[name]["first"].append(first)
+                            before[name]["script"].append(m["scriptPerFrame"])
+                            before[name]["fps"].append(f)
                 finally:
                     serve.stop()
     med = statistics.median
@@ -176,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
           f"average {load:.1f} at the end; medians of {args.runs} runs (each run's figures in "
           "brackets)")
     print(f"  export case.html: {export_s:.2f} s, {size / 1e6:.2f} MB "
-          f"(target 6 MB: {'met' if size <= 6e6 else 'NOT met'})")
+          f"(target 6 MB: {'met' if size <= 6e6 else 'NOT met'})"
+          + (f"; at {args.before}: {old_size / 1e6:.2f} MB" if args.before else ""))
     print(f"  serve, from its start -> first frame (SwiftShader)   {med(starts):7.2f} s  "
           f"({runs(starts)})")
     for name in GL:
@@ -192,10 +220,19 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['firstFrame']:.0f}")
         print(f"    serve (running): open page -> first frame         {opn:7.2f} s  "
               f"({runs(opens[name])})")
+        script = med([x["scriptPerFrame"] for x in marks[name]])
         print(f"    offline playback                                  {med(fps[name]):7.1f} "
-              "frames/s")
+              f"frames/s (script {script:.0f} ms a frame)")
         print(f"    ratios: serve page / offline = {opn / off:.2f}x, serve start / offline = "
               f"{med(starts) / off:.2f}x; target 1.5 s: {'met' if off <= 1.5 else 'NOT met'}")
+        if args.before:
+            b = before[name]
+            print(f"    offline HTML at {args.before} (in turn): first frame "
+                  f"{med(b['first']):.2f} s ({runs(b['first'])}), playback "
+                  f"{med(b['fps']):.1f} frames/s (script {med(b['script']):.0f} ms a frame); "
+                  f"ratios {args.before}/now: first frame {med(b['first']) / off:.2f}x, "
+                  f"playback {med(fps[name]) / max(med(b['fps']), 1e-9):.2f}x the frames/s, "
+                  f"script a frame {med(b['script']) / max(script, 1e-9):.2f}x less")
     return 0
 
 
