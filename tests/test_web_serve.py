@@ -56,12 +56,13 @@ def test_the_index_names_the_bundle_and_loads_the_player_in_its_head():
 
     template = trame_index()
     hint = {"bundle": "/bundle/case.0123456789abcdef.bin", "time": 12.5, "camera": None,
-            "labels": False}
+            "labels": False, "looks": {"sacrum": [0, 1.0, "#e8dcc0"]}}
     page = early_index(template, hint)
     head, body = page.split("</head>", 1)
     assert body == template.split("</head>", 1)[1]  # trame's own page, otherwise unchanged
     assert ('window.PS_EARLY = {"bundle": "/bundle/case.0123456789abcdef.bin", "time": 12.5, '
-            '"camera": null, "labels": false};') in head
+            '"camera": null, "labels": false, "looks": {"sacrum": [0, 1.0, "#e8dcc0"]}};'
+            ) in head
     assert 'rel="preload" as="fetch" crossorigin href="/bundle/case.0123456789abcdef.bin"' in head
     # after trame's own module script, in this order: the player, then what uses it
     at = [head.index(f'<script defer src="{s}">') for s in HEAD_SCRIPTS]

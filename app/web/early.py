@@ -35,7 +35,8 @@ def trame_index() -> str:
 
 def early_index(template: str, hint: dict[str, Any] | None) -> str:
     """``template`` (trame's index.html) with the page's player in its head, and ``hint``:
-    ``{bundle: url, time, camera, labels}``, what the server shows now (None: no bundle yet)."""
+    ``{bundle: url, time, camera, labels, looks}``, what the server shows now (None: no bundle
+    yet; looks: ``View.LOOKS``, each drawable's visibility, opacity and colour)."""
     hint = hint if hint and hint.get("bundle") else {}
     head = [f'<link rel="stylesheet" href="{html.escape(s)}" />' for s in HEAD_STYLES]
     if hint:  # fetched at once, beside trame's own scripts
@@ -61,7 +62,8 @@ def add_index(app: ViewerApp) -> None:
         async def handler(_request: web.Request) -> web.Response:
             bundle = state[View.BUNDLE] or {}
             hint = {"bundle": bundle.get("url"), "time": state[Timeline.TIME],
-                    "camera": app.camera.current(), "labels": bool(state[View.LABELS])}
+                    "camera": app.camera.current(), "labels": bool(state[View.LABELS]),
+                    "looks": state[View.LOOKS] or None}
             return web.Response(text=early_index(template, hint),
                                 content_type="text/html",
                                 headers={"Cache-Control": "no-cache, no-store, must-revalidate"})

@@ -96,6 +96,22 @@ def test_a_page_that_joins_draws_the_servers_moment_first(browser, served, page)
             other.close()
 
 
+def test_the_first_picture_leaves_out_what_the_server_hides(browser, served, page):
+    """A structure hidden on the server is missing from a joining page's very first picture,
+    not shown until trame has connected."""
+    trigger(page, "st_toggle", "sacrum")
+    wait_state(page, "st_hidden", "v.includes('sacrum')")
+    other = open_page(browser, served.url)
+    try:
+        hidden = other.evaluate("() => window.PS_EARLY_PLAYER.firstHidden")
+        assert other.evaluate("() => window.pelvic.marks.earlyFirstFrame") > 0
+    finally:
+        other.close()
+        trigger(page, "st_toggle", "sacrum")
+        wait_state(page, "st_hidden", "!v.includes('sacrum')")
+    assert "sacrum" in hidden and "hip_l" not in hidden, hidden
+
+
 def test_tree_lists_the_anatomy(page):
     names = page.locator("#st-tree .ps-name").all_inner_texts()
     assert len(names) >= 5

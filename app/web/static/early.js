@@ -1,7 +1,7 @@
 /* Pelvic spread viewer: the first picture, before trame has connected and mounted the page.
  *
  * The index's head (app/web/early.py) names the bundle the server shows now, with its time,
- * camera and labels (PS_EARLY), and loads the player. This draws it at once, in a holder placed where the 3D view will be: where
+ * camera, labels and the structures' looks (PS_EARLY), and loads the player. This draws it at once, in a holder placed where the 3D view will be: where
  * it was the last time at this window size (localStorage), else where the page's layout puts it.
  * viewer.js then takes this player (window.PS_EARLY_PLAYER) into the 3D view, gives it the
  * server's time and camera, and drives it as any other.
@@ -51,12 +51,26 @@
         time: typeof hint.time === "number" ? hint.time : undefined, labels: !!hint.labels,
       });
       if (hint.camera && hint.camera.position) E.player.setCamera(hint.camera, { animate: false });
+      // hidden, faded or recoloured structures ({id: [visible 0|1, opacity, "#rrggbb"]}, as
+      // viewer.js applies them later): the first picture already leaves out what is hidden
+      if (hint.looks && typeof hint.looks === "object") {
+        const known = new Set(E.player.nodes().map((n) => n.id));
+        const looks = {};
+        Object.entries(hint.looks).forEach(([id, look]) => {
+          if (known.has(id) && Array.isArray(look)) {
+            looks[id] = { visible: !!look[0], opacity: look[1], color: look[2] };
+          }
+        });
+        E.player.setLooks(looks);
+      }
       mark("earlyBuilt");
       return E.player.ready;
     })
     .then(() => {
       E.readyAt = Date.now();
       E.firstTime = E.player.getTime(); // the moment its first picture shows
+      E.firstHidden = E.player.nodes().map((n) => n.id) // and the drawables it leaves out
+        .filter((id) => { const look = E.player.getLook(id); return look && !look.visible; });
       mark("earlyFirstFrame");
       return E.player;
     })
