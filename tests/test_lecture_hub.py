@@ -14,7 +14,7 @@ from app.lecture import hall as hall_mod
 from app.lecture.hall import Hall
 from app.model.loader import DEFAULT_SCENE
 from app.web.engine import FAINT, hex_color
-from app.web.keys import Structure, Timeline, Trigger, View
+from app.web.keys import Slab, Structure, Timeline, Trigger, View
 
 
 class FakeTransport:
@@ -205,14 +205,17 @@ def test_a_relay_holds_the_bundle_before_its_followers_hear_of_it():
         try:
             hub = Hall()
             name_a, name_b = "case.aaaaaaaaaaaa.bin.gz", "case.bbbbbbbbbbbb.bin.gz"
+            slab = "slab.cccccccccccc.json"
             relay._redis = FakeRedis({relay.asset_prefix + name_a: b"\x1f\x8bA",
-                                      relay.asset_prefix + name_b: b"\x1f\x8bB"})
+                                      relay.asset_prefix + name_b: b"\x1f\x8bB",
+                                      relay.asset_prefix + slab: b'{"planes": []}'})
             seen: list[tuple[str, bool]] = []
 
             def watch(data, msg=None, real=relay.hall.forward):
-                url = (msg or {}).get("s", {}).get("bundle")
-                if url:
-                    seen.append((url, relay.assets.file(url[len(PREFIX):]) is not None))
+                for key in ("bundle", "slab"):
+                    url = (msg or {}).get("s", {}).get(key)
+                    if url:
+                        seen.append((url, relay.assets.file(url[len(PREFIX):]) is not None))
                 return real(data, msg)
 
             relay.hall.forward = watch
@@ -222,13 +225,15 @@ def test_a_relay_holds_the_bundle_before_its_followers_hear_of_it():
             caught = relay.assets.file(name_a) is not None and relay.hall.state["bundle"]
             event = hub.update({"bundle": PREFIX + name_b})
             await relay._on_message(event)
+            await relay._on_message(hub.update({"slab": PREFIX + slab}))  # a slab: the same
             return caught, seen
         finally:
             relay.close()
 
     caught, seen = run(go)
     assert caught == PREFIX + "case.aaaaaaaaaaaa.bin.gz"
-    assert seen == [(PREFIX + "case.bbbbbbbbbbbb.bin.gz", True)]
+    assert seen == [(PREFIX + "case.bbbbbbbbbbbb.bin.gz", True),
+                    (PREFIX + "slab.cccccccccccc.json", True)]
 
 
 # -- the hub on a real viewer app (no server started) -------------------------------------------
@@ -346,6 +351,34 @@ def test_isolate_opacity_and_colour_reach_followers_as_looks(lecture, hub):
     one_round(hub, lambda: s.update({Structure.OPACITY: {}, Structure.COLOR: {}}), s.flush)
     assert hub.sent[-1]["s"] == {"looks": {}}
     assert decode(hub.hall.snapshot())["s"]["isolated"] is None
+
+
+def test_a_slab_is_one_small_event_naming_its_file(lecture, hub):
+    """The presenter's slab (its planes and caps, tens of KB) travels as a file beside the
+    bundle; the event only names it. Turning the slab off says so; old slab files go."""
+    from app.lecture.assets import PREFIX, SLABS_KEPT
+
+    app, _ = lecture
+    s = app.state
+    one_round(hub, lambda: app.slab.preset("fig3_s1"), s.flush)
+    url = hub.sent[-1]["s"]["slab"]
+    assert url.startswith(PREFIX + "slab.") and url.endswith(".json")
+    assert len(json.dumps(hub.sent[-1]).encode()) < 1024
+    path = hub.assets.file(url[len(PREFIX):])
+    message = json.loads(path.read_bytes())
+    assert message == json.loads(json.dumps(s[Slab.MESSAGE]))
+    assert message["planes"] and message["caps"] and path.stat().st_size > 4096
+    assert decode(hub.hall.snapshot())["s"]["slab"] == url  # a late follower gets it too
+    one_round(hub, lambda: s.update({Slab.ON: False}), s.flush)
+    assert hub.sent[-1]["s"] == {"slab": None}
+    names = []
+    for k in range(SLABS_KEPT + 3):  # a slab dragged along: one file per position shown
+        s[Slab.MESSAGE] = {"planes": [[0, 0, k, 0, 0, 1], [0, 0, k + 6, 0, 0, -1]]}
+        names.append(hub.slab_field()[len(PREFIX):])
+    assert [n for n in names if hub.assets.file(n)] == names[-SLABS_KEPT:]
+    assert hub.assets.file(url[len(PREFIX):]) is None
+    s[Slab.MESSAGE] = None
+    s.flush()
 
 
 def test_playback_sends_one_anchor_not_frames(lecture, hub):

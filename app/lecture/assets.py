@@ -30,6 +30,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 FOLLOW_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
               "img-src 'self' data: blob:; connect-src 'self' ws: wss: blob: data:")
 BUILD_TIMEOUT_S = 300.0
+SLABS_KEPT = 16  # slab files kept (a dragged slab makes one per position it stops at)
 
 
 def gz(data: bytes) -> bytes:
@@ -72,6 +73,13 @@ class AssetStore:
         if twin:
             _write_atomic(path.with_name(name + ".gz"), gz(data))
         return name
+
+    def drop(self, name: str) -> None:
+        """Forget a file ``add`` stored (and its ``.gz`` twin)."""
+        self.names.discard(name)
+        for path in (self.root / PREFIX / name, self.root / PREFIX / (name + ".gz")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
     def add_page(self) -> str:
         """The player and the follower script with their styles, and ``follow.html``."""
@@ -182,8 +190,8 @@ def routes(store: AssetStore, on_follow: Any = None) -> list[Any]:
         path = store.file(request.match_info["name"])
         if path is None:
             raise web.HTTPNotFound(text="no such file")
-        kind = {".js": "text/javascript", ".css": "text/css"}.get(path.suffix,
-                                                                  "application/octet-stream")
+        kind = {".js": "text/javascript", ".css": "text/css",
+                ".json": "application/json"}.get(path.suffix, "application/octet-stream")
         # aiohttp sends NAME.gz (stored beside) to browsers that accept gzip
         return web.FileResponse(path, headers={"Cache-Control": IMMUTABLE,
                                                "Content-Type": kind})

@@ -11,7 +11,9 @@ values, with a note). ``/`` without the key leads to ``/follow``.
 state and, once per handler round, turns what changed into one snapshot delta: playing with its
 anchor (animation time, server wall clock, speed), a seek, the scenario and its bundle, the
 camera preset or the camera at the end of a move, hidden structures, the structures' looks
-(isolated, faded, recoloured), labels. Playback ticks
+(isolated, faded, recoloured), labels, and the slab through the scene. The slab's message
+(its planes and the caps the server cut, tens of KB) is a content-hashed file beside the
+bundle; the event names it, so each follower fetches it once, as a static file. Playback ticks
 (``tl_time`` set 20 times a second by the server's own clock) are not events: followers play
 from the anchor by themselves.
 """
@@ -19,17 +21,19 @@ from the anchor by themselves.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from app.lecture.assets import WS_PATH, AssetStore, routes
+from app.lecture.assets import SLABS_KEPT, WS_PATH, AssetStore, hashed, routes
 from app.lecture.hall import Hall, wall_ms
-from app.web.keys import App, Structure, Timeline, Trigger, View
+from app.web.keys import App, Slab, Structure, Timeline, Trigger, View
 
 if TYPE_CHECKING:
     from app.web.app import ViewerApp
@@ -39,6 +43,7 @@ REFUSED = "only the presenter's page can change this lecture"
 ANCHOR_KEY = getattr(Timeline, "ANCHOR", None)  # {time, wall (ms), speed} while playing
 # what any page may still ask (nothing it changes): the server's camera when its scene arrives
 FOLLOWER_TRIGGERS = frozenset({Trigger.CAM_CURRENT})
+SLAB_TTL_S = 6 * 3600  # how long Redis keeps a slab file for relays
 
 
 def new_key() -> str:
@@ -70,6 +75,7 @@ class LectureHub:
         # scene path -> bundle name, once the bundle can be fetched everywhere (with a relay:
         # after it was queued for Redis, ahead of any event that names it)
         self._bundles: dict[str, str] = {}
+        self._slabs: collections.OrderedDict[str, None] = collections.OrderedDict()
         app.guard.lecture = self
         s = app.state
         s.change(Timeline.PLAYING, Timeline.SPEED)(lambda **_: self.mark("time"))
@@ -81,6 +87,7 @@ class LectureHub:
         s.change(Structure.HIDDEN)(lambda **_: self.mark("hidden"))
         s.change(View.LOOKS)(lambda **_: self.mark("looks"))
         s.change(View.LABELS)(lambda **_: self.mark("labels"))
+        s.change(Slab.MESSAGE)(lambda **_: self.mark("slab"))
         # the presenter turning the view by hand: the camera at the end of the move
         moved = app.ctrl.trigger_fn(Trigger.CAM_MOVED)
 
@@ -154,6 +161,8 @@ class LectureHub:
             fields["isolated"] = self.isolated_field()
         if "labels" in dirty:
             fields["labels"] = bool(self.app.state[View.LABELS])
+        if "slab" in dirty or "scenario" in dirty:
+            fields["slab"] = self.slab_field()
         data = self.hall.update(fields)
         if data is not None and self.relay is not None:
             self.relay.publish(data, self.hall.snapshot())
@@ -164,7 +173,7 @@ class LectureHub:
         return {**self.scenario_fields(), **self.time_fields(), "camera": self.camera_field(),
                 "hidden": list(self.app.state[Structure.HIDDEN] or []),
                 "looks": self.looks_field(), "isolated": self.isolated_field(),
-                "labels": bool(self.app.state[View.LABELS])}
+                "labels": bool(self.app.state[View.LABELS]), "slab": self.slab_field()}
 
     def looks_field(self) -> dict[str, list]:
         """The drawables whose look is not the scene file's (hidden, faded, recoloured), each
@@ -180,6 +189,25 @@ class LectureHub:
             if shown != engine.default_look(node_id).packed():
                 out[node_id] = shown
         return out
+
+    def slab_field(self) -> str | None:
+        """The URL of the presenter's slab message (``Slab.MESSAGE``) as a file, else None.
+        Stored (and, with a relay, queued for Redis) before any event names it."""
+        message = self.app.state[Slab.MESSAGE]
+        if not isinstance(message, dict):
+            return None
+        data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+        name = hashed("slab", ".json", data)
+        if name not in self._slabs:
+            self.assets.add(name, data)
+            if self.relay is not None:
+                self.relay.put_asset(name, data, ttl=SLAB_TTL_S)
+        self._slabs[name] = None
+        self._slabs.move_to_end(name)
+        while len(self._slabs) > SLABS_KEPT:  # followers fetch a slab at once: old ones go
+            old, _ = self._slabs.popitem(last=False)
+            self.assets.drop(old)
+        return self.assets.url(name)
 
     def isolated_field(self) -> dict[str, Any] | None:
         """The isolated structure: its subtree shows fully, every other drawable at most

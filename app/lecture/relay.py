@@ -20,16 +20,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 from urllib.parse import urlparse
 
 from app.errors import UserError
-from app.lecture.assets import PREFIX, WS_PATH, AssetStore, routes
+from app.lecture.assets import PREFIX, SLABS_KEPT, WS_PATH, AssetStore, routes
 from app.lecture.hall import Hall, wall_ms
 
 log = logging.getLogger("pelvic_spread.lecture")
 CHANNEL = "pelvic-spread:lecture"
+ASSET_FIELDS = ("bundle", "slab")  # fields that name a file (fetched before the event goes on)
 TICK_S = 2.0
 SKEW_SAMPLES = 30
 RETRY_MAX_S = 5.0
@@ -81,9 +82,10 @@ class Publisher:
         if self._queue is not None:
             self._queue.put_nowait(("event", (event, snapshot)))
 
-    def put_asset(self, name: str, data: bytes) -> None:
+    def put_asset(self, name: str, data: bytes, ttl: int | None = None) -> None:
+        """Store a file for the relays (``ttl``: seconds Redis keeps it; None: for good)."""
         if self._queue is not None:
-            self._queue.put_nowait(("asset", (name, data)))
+            self._queue.put_nowait(("asset", (name, data, ttl)))
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -117,8 +119,8 @@ class Publisher:
                 await p.execute()
             self.sent += 1
         elif kind == "asset":
-            name, data = item
-            await r.set(self.asset_prefix + name, data)
+            name, data, ttl = item
+            await r.set(self.asset_prefix + name, data, ex=ttl)
         elif kind == "tick":
             await r.publish(self.channel, item)
 
@@ -153,6 +155,7 @@ class Relay:
         self.hall.epoch = ""  # nothing yet: the first snapshot sets it
         self.assets = AssetStore()
         self.assets.add_page()
+        self._slabs: OrderedDict[str, None] = OrderedDict()
         self._redis: Any = None
         self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
@@ -212,7 +215,8 @@ class Relay:
         if isinstance(msg, dict) and isinstance(msg.get("s"), dict):
             self._saw(msg)
             if (msg.get("e"), msg.get("q")) != (self.hall.epoch, self.hall.seq):
-                await self._fetch_bundle(msg["s"].get("bundle"))  # before followers are told
+                for key in ASSET_FIELDS:  # the files before followers are told of them
+                    await self._fetch_bundle(msg["s"].get(key))
                 self.hall.load(str(msg.get("e")), int(msg.get("q") or 0), msg["s"])
 
     async def _on_message(self, data: bytes) -> None:
@@ -229,15 +233,17 @@ class Relay:
                 and msg["q"] <= self.hall.seq:
             return  # seen already (the snapshot we caught up with had it)
         fields = msg.get("s")
-        if isinstance(fields, dict) and "bundle" in fields:
-            # the file first: a follower told of a bundle fetches it at once
-            await self._fetch_bundle(fields["bundle"])
+        if isinstance(fields, dict):
+            for key in ASSET_FIELDS:
+                if key in fields:
+                    # the file first: a follower told of a bundle or a slab fetches it at once
+                    await self._fetch_bundle(fields[key])
         if not self.hall.forward(bytes(data), msg):
             await self._catch_up()  # a gap, or a new presenter: the whole snapshot
 
     async def _fetch_bundle(self, url: Any = None) -> None:
-        """A bundle (by default the snapshot's) from Redis into this relay's files, before
-        followers are told of it."""
+        """A file an event names (by default the snapshot's bundle) from Redis into this
+        relay's files, before followers are told of it."""
         if url is None:
             url = self.hall.state.get("bundle")
         if not isinstance(url, str) or not url.startswith(PREFIX):
@@ -251,6 +257,10 @@ class Relay:
                 self._retry_bundle()))
             return
         self.assets.add(name, bytes(data), twin=False)
+        if name.startswith("slab."):  # a dragged slab makes many: keep the last few
+            self._slabs[name] = None
+            while len(self._slabs) > SLABS_KEPT:
+                self.assets.drop(self._slabs.popitem(last=False)[0])
 
     async def _retry_bundle(self) -> None:
         with contextlib.suppress(Exception):

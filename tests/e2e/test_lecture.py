@@ -356,6 +356,31 @@ def test_isolate_opacity_and_colour_reach_every_follower(presenter, followers):
         assert same_looks(f.evaluate(LOOKS % "pelvicFollow.player"), want) == []
 
 
+def test_the_presenters_slab_reaches_every_follower(presenter, followers):
+    """The slab (as in the paper's Figures 2-3) cuts every follower's scene as it cuts the
+    presenter's: the same planes and caps, from a file the one small event names."""
+    for f in followers:
+        f.evaluate("() => { window.E1 = pelvicFollow.events; window.B1 = pelvicFollow.bytes; }")
+    trigger(presenter, "sl_preset", "fig3_s1")
+    presenter.wait_for_function("() => { const m = window.trame.state.get('sl_msg');"
+                                " return !!(m && m.caps && m.caps.length); }", timeout=30_000)
+    want = presenter.evaluate("() => { const m = window.trame.state.get('sl_msg');"
+                              " return {planes: m.planes, caps: m.caps.length}; }")
+    for f in followers:
+        wait_follow(f, "p.getSlab() !== null", timeout=20_000)
+        got = f.evaluate("() => { const m = pelvicFollow.player.getSlab();"
+                         " return {planes: m.planes, caps: m.caps.length}; }")
+        assert got == want
+        events = f.evaluate("() => pelvicFollow.events - window.E1")
+        sent = f.evaluate("() => pelvicFollow.bytes - window.B1")
+        assert 1 <= events and sent / events < 1024, (events, sent)  # the file is not in them
+        assert not f.errors, f.errors
+    presenter.evaluate("() => window.trame.state.set('sl_on', false)")
+    for f in followers:
+        wait_follow(f, "p.getSlab() === null")
+    trigger(presenter, "cam_preset", "anterior")
+
+
 def test_a_follower_turns_its_own_view_and_snaps_back(presenter, followers):
     own, other = followers
     box = own.locator(".psp-canvas").bounding_box()

@@ -3,12 +3,14 @@
  * The page is static. It opens a plain websocket (lecture/ws beside the page, or ?ws=URL),
  * gets the lecture's snapshot, loads the case's bundle once, and then only applies events:
  * play from an anchor (animation time at a server wall-clock instant, speed), seek, scenario,
- * camera, hidden structures and looks, labels. It animates by itself between events: nothing
+ * camera, hidden structures and looks, labels, the slab (a file the event names, fetched once
+ * per slab). It animates by itself between events: nothing
  * per frame comes from the server. Its clock offset to the server comes from ping/pong (half
  * the round trip; the sample with the shortest trip wins).
  *
  * The follower may turn its own camera, choose a preset, hide structures or toggle labels:
- * from then on its view is its own (time still follows) until "Follow the presenter".
+ * from then on its view is its own (time and the slab still follow) until "Follow the
+ * presenter".
  * A dropped connection comes back by itself (backoff 0.25 s .. 4 s) and resyncs from the
  * snapshot. window.pelvicFollow exposes the state for tests.
  */
@@ -19,7 +21,7 @@
   const dec = new TextDecoder();
   const F = {
     state: {}, epoch: null, seq: -1, offset: 0, rtt: Infinity, samples: [],
-    following: true, connected: false, joins: 0, player: null, bundle: null,
+    following: true, connected: false, joins: 0, player: null, bundle: null, slab: null,
     applied: 0, events: 0, bytes: 0, error: "", ws: null,
   };
   window.pelvicFollow = F;
@@ -167,6 +169,7 @@
     if (has("playing") || has("anchorTime") || has("anchorWall") || has("speed") || has("time")) {
       applyTime();
     }
+    if (has("slab")) applySlab();
     if (F.following) applyView(keys, animate);
     F.applied += 1;
   }
@@ -182,6 +185,31 @@
       p.pause();
       p.setTime(s.time);
     }
+  }
+
+  /** The presenter's slab: its message (planes, caps) from the file the event names, kept for
+   * the last few slabs (a presenter stepping back and forth asks for them again). */
+  const slabs = new Map();
+  let slabWanted = null;
+  async function applySlab() {
+    const url = typeof F.state.slab === "string" ? F.state.slab : null;
+    slabWanted = url;
+    let message = url ? slabs.get(url) : null;
+    if (url && !message) {
+      try {
+        const res = await fetch(new URL(url, window.location.href).href);
+        if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+        message = await res.json();
+      } catch (err) {
+        F.error = String(err.message || err);
+        return;
+      }
+      slabs.set(url, message);
+      if (slabs.size > 8) slabs.delete(slabs.keys().next().value);
+    }
+    if (slabWanted !== url || !F.player) return; // a newer slab came meanwhile
+    F.player.setSlab(message || null);
+    F.slab = url;
   }
 
   function applyView(keys, animate) {
