@@ -173,3 +173,25 @@ def test_dragging_the_grip_moves_the_slab(page):
     grip2 = page.evaluate("window.pelvic.slabGrip()")
     assert (grip2["x"] - grip["x"]) * up[0] + (grip2["y"] - grip["y"]) * up[1] > 0, (
         grip, grip2, up, before, moved)
+
+
+def test_the_legend_stays_clear_of_the_view_buttons_when_the_panel_narrows_the_view(page):
+    """With the MR panel open over the right of the 3D view, the camera presets and the slab's
+    buttons move left, to where the legend is: the legend then sits above them instead of
+    under them, and goes back down when the panel closes."""
+    overlaps = """() => {
+        const l = document.getElementById('legend').getBoundingClientRect();
+        return [...document.querySelectorAll('#presets, #slab .ps-slab-bar')]
+            .map(el => el.getBoundingClientRect())
+            .filter(r => r.width && r.left < l.right && r.right > l.left
+                         && r.top < l.bottom && r.bottom > l.top).length; }"""
+    trigger(page, "sl_preset", "fig3_s1")
+    wait_state(page, "sl_panel", "!!v")
+    page.wait_for_timeout(400)
+    assert page.evaluate(overlaps) == 0
+    assert page.evaluate("() => document.getElementById('legend').style.bottom") != ""
+    set_state(page, "sl_on", False)
+    wait_state(page, "sl_panel", "!v")
+    page.wait_for_timeout(400)
+    assert page.evaluate(overlaps) == 0
+    assert page.evaluate("() => document.getElementById('legend').style.bottom") == ""

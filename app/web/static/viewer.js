@@ -186,6 +186,26 @@
   }
 
   /** Where the 3D view is, for early.js next time at this window size. */
+  /** In a narrow view (the MR panel open, a small window) the legend, bottom left, would run
+   * under the camera presets or the slab's buttons, bottom right: then it sits just above
+   * what it would meet. */
+  function liftLegend() {
+    const legend = document.getElementById("legend");
+    if (!legend || !legend.offsetParent) return;
+    legend.style.bottom = "";
+    const others = [...document.querySelectorAll("#presets, #slab .ps-slab-bar")];
+    for (let round = 0; round < others.length; round++) {
+      const l = legend.getBoundingClientRect();
+      const hit = others.map((el) => el.getBoundingClientRect())
+        .filter((r) => r.width && r.left < l.right && r.right > l.left && r.top < l.bottom && r.bottom > l.top);
+      if (!hit.length) return;
+      const top = Math.min(...hit.map((r) => r.top));
+      const view = legend.offsetParent.getBoundingClientRect();
+      legend.style.bottom = `${Math.round(view.bottom - top + 6)}px`;
+    }
+  }
+  P.liftLegend = liftLegend;
+
   function keepRect(box) {
     const e = window.PS_EARLY_PLAYER;
     const r = box.getBoundingClientRect();
@@ -466,6 +486,9 @@
     st.watch([N.View.CAMERA_GOTO], onGoto);
     st.watch([N.View.LOOKS], soon(applyLooks));
     st.watch([N.View.LABELS], (on) => P.player && P.player.setLabels(!!on));
+    // what can meet the legend comes and goes with these (once Vue has drawn the change)
+    st.watch([N.App.LEGEND, N.App.PRESENTING, N.Slab.ON, N.Slab.PANEL],
+      () => setTimeout(liftLegend, 60));
     st.watch([N.View.MODE], (mode) => {
       if (mode === "remote") loadRemoteLib();
       applyTime();
@@ -477,6 +500,7 @@
     until(box).then(() => {
       new ResizeObserver(() => {
         keepRect(box());
+        liftLegend();
         if (P.player) P.player.resize();
       }).observe(box());
     });
