@@ -191,7 +191,8 @@
    * what it would meet. */
   function liftLegend() {
     const legend = document.getElementById("legend");
-    if (!legend || !legend.offsetParent) return;
+    const view = legend && legend.offsetParent;
+    if (!view) return; // not shown (no spread, presentation mode)
     legend.style.bottom = "";
     const others = [...document.querySelectorAll("#presets, #slab .ps-slab-bar")];
     for (let round = 0; round < others.length; round++) {
@@ -200,14 +201,14 @@
         .filter((r) => r.width && r.left < l.right && r.right > l.left && r.top < l.bottom && r.bottom > l.top);
       if (!hit.length) return;
       const top = Math.min(...hit.map((r) => r.top));
-      const view = legend.offsetParent.getBoundingClientRect();
-      legend.style.bottom = `${Math.round(view.bottom - top + 6)}px`;
+      legend.style.bottom = `${Math.round(view.getBoundingClientRect().bottom - top + 6)}px`;
     }
   }
   P.liftLegend = liftLegend;
 
   function keepRect(box) {
     const e = window.PS_EARLY_PLAYER;
+    if (!box) return; // the view is being mounted again (a scenario switch)
     const r = box.getBoundingClientRect();
     if (!e || r.width < 50 || r.height < 50) return;
     const rect = { left: Math.round(r.left), top: Math.round(r.top),
