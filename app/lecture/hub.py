@@ -168,13 +168,6 @@ class LectureHub:
             self.relay.publish(data, self.hall.snapshot())
         return data
 
-    def snapshot_fields(self) -> dict[str, Any]:
-        """Everything, as a follower that joins now needs it."""
-        return {**self.scenario_fields(), **self.time_fields(), "camera": self.camera_field(),
-                "hidden": list(self.app.state[Structure.HIDDEN] or []),
-                "looks": self.looks_field(), "isolated": self.isolated_field(),
-                "labels": bool(self.app.state[View.LABELS]), "slab": self.slab_field()}
-
     def looks_field(self) -> dict[str, list]:
         """The drawables whose look is not the scene file's (hidden, faded, recoloured), each
         as ``View.LOOKS`` has it (visible 0|1, opacity, "#rrggbb") but before isolation,

@@ -216,7 +216,7 @@ class Relay:
             self._saw(msg)
             if (msg.get("e"), msg.get("q")) != (self.hall.epoch, self.hall.seq):
                 for key in ASSET_FIELDS:  # the files before followers are told of them
-                    await self._fetch_bundle(msg["s"].get(key))
+                    await self._fetch_file(msg["s"].get(key))
                 self.hall.load(str(msg.get("e")), int(msg.get("q") or 0), msg["s"])
 
     async def _on_message(self, data: bytes) -> None:
@@ -237,11 +237,11 @@ class Relay:
             for key in ASSET_FIELDS:
                 if key in fields:
                     # the file first: a follower told of a bundle or a slab fetches it at once
-                    await self._fetch_bundle(fields[key])
+                    await self._fetch_file(fields[key])
         if not self.hall.forward(bytes(data), msg):
             await self._catch_up()  # a gap, or a new presenter: the whole snapshot
 
-    async def _fetch_bundle(self, url: Any = None) -> None:
+    async def _fetch_file(self, url: Any = None) -> None:
         """A file an event names (by default the snapshot's bundle) from Redis into this
         relay's files, before followers are told of it."""
         if url is None:
@@ -264,7 +264,7 @@ class Relay:
 
     async def _retry_bundle(self) -> None:
         with contextlib.suppress(Exception):
-            await self._fetch_bundle()
+            await self._fetch_file()
 
     # -- serving --------------------------------------------------------------------------------
     def web_app(self) -> Any:

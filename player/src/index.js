@@ -43,7 +43,21 @@ async function start() {
   }
 }
 
-export { createPlayer, decodeBundle, fetchBundle, parseBundle, makeTimeline, mountPage, mountFrame };
+/** ``View.LOOKS`` as the server packs it ({id: [visible 0|1, opacity, "#rrggbb"]}) ->
+ * player.setLooks's argument, for the drawables ``player`` has. */
+function unpackLooks(player, packed) {
+  const known = new Set(player.nodes().map((n) => n.id));
+  const looks = {};
+  Object.entries(packed).forEach(([id, look]) => {
+    if (known.has(id) && Array.isArray(look)) {
+      looks[id] = { visible: !!look[0], opacity: look[1], color: look[2] };
+    }
+  });
+  return looks;
+}
+
+export { createPlayer, decodeBundle, fetchBundle, parseBundle, makeTimeline, mountPage, mountFrame,
+  unpackLooks };
 
 if (typeof document !== "undefined") {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -169,6 +169,13 @@ function lookupTable(spec) {
   return lut;
 }
 
+/** vtk.js's texture coordinate of a value v for range r and n colours: (v - origin) * scale
+ * (ScalarColoringHelper: the range's ends on the centres of texels 1 and n). */
+function texelMap(r, n) {
+  const w = (r[1] - r[0]) / (n - 1);
+  return { origin: r[0] - 1.5 * w, scale: 1 / (r[1] - r[0] + 3 * w) };
+}
+
 function makeLight(spec) {
   const light = vtkLight.newInstance();
   // a VTK headlight in a set of several is a camera light at (0, 0, 1): vtk.js shades
@@ -287,13 +294,8 @@ export function createPlayer(container, bundle, options = {}) {
     luts[i].setMappingRange(-width, 0);
     luts[i].build();
     const n = Math.min(Math.max(luts[i].getNumberOfAvailableColors(), 2), 4094);
-    return { kind: spec.range, ref: [-width, 0], n, remap: [1, 0] };
+    return { kind: spec.range, n, from: texelMap([-width, 0], n), remap: [1, 0] };
   });
-  /** vtk.js's texture coordinate of a value v for range r and n colours: (v - origin) * scale. */
-  function texelMap(r, n) {
-    const w = (r[1] - r[0]) / (n - 1);
-    return { origin: r[0] - 1.5 * w, scale: 1 / (r[1] - r[0] + 3 * w) };
-  }
   function slide(state) {
     ranges.forEach((g, i) => {
       const r = g.kind === "nerve" ? state.nerveRange : state.arrowRange;
@@ -301,10 +303,9 @@ export function createPlayer(container, bundle, options = {}) {
         luts[i].setMappingRange(...r);
         return;
       }
-      const from = texelMap(g.ref, g.n);
       const to = texelMap(r, g.n);
-      g.remap[0] = to.scale / from.scale;
-      g.remap[1] = (from.origin - to.origin) * to.scale;
+      g.remap[0] = to.scale / g.from.scale;
+      g.remap[1] = (g.from.origin - to.origin) * to.scale;
     });
   }
   const REMAP = [

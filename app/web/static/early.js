@@ -54,14 +54,7 @@
       // hidden, faded or recoloured structures ({id: [visible 0|1, opacity, "#rrggbb"]}, as
       // viewer.js applies them later): the first picture already leaves out what is hidden
       if (hint.looks && typeof hint.looks === "object") {
-        const known = new Set(E.player.nodes().map((n) => n.id));
-        const looks = {};
-        Object.entries(hint.looks).forEach(([id, look]) => {
-          if (known.has(id) && Array.isArray(look)) {
-            looks[id] = { visible: !!look[0], opacity: look[1], color: look[2] };
-          }
-        });
-        E.player.setLooks(looks);
+        E.player.setLooks(window.PelvicSpread.unpackLooks(E.player, hint.looks));
       }
       mark("earlyBuilt");
       return E.player.ready;

@@ -149,12 +149,7 @@
     const p = P.player;
     const looks = get(N.View.LOOKS);
     if (!p || !looks) return;
-    const known = new Set(p.nodes().map((n) => n.id));
-    const mine = {};
-    Object.entries(looks).forEach(([id, look]) => {
-      if (known.has(id)) mine[id] = { visible: !!look[0], opacity: look[1], color: look[2] };
-    });
-    p.setLooks(mine);
+    p.setLooks(PS().unpackLooks(p, looks));
   }
 
   // -- the bundle and the player ----------------------------------------------------------------
@@ -185,7 +180,6 @@
     return null;
   }
 
-  /** Where the 3D view is, for early.js next time at this window size. */
   /** In a narrow view (the MR panel open, a small window) the legend, bottom left, would run
    * under the camera presets or the slab's buttons, bottom right: then it sits just above
    * what it would meet. */
@@ -206,6 +200,7 @@
   }
   P.liftLegend = liftLegend;
 
+  /** Where the 3D view is, for early.js next time at this window size. */
   function keepRect(box) {
     const e = window.PS_EARLY_PLAYER;
     if (!box) return; // the view is being mounted again (a scenario switch)
