@@ -42,7 +42,7 @@ STYLE = """
 .ps-view:has(> .ps-mr) > .ps-remote, .ps-view:has(> .ps-mr) > .ps-labels { right: 42%; }
 .ps-view:has(> .ps-mr) > .ps-slab, .ps-view:has(> .ps-mr) > .ps-presets,
 .ps-view:has(> .ps-mr) > .ps-messages { right: calc(42% + 12px); }
-.ps-view:has(> .ps-mr) > .ps-credit { right: calc(42% + 12px); }
+.ps-view:has(> .ps-mr) > .ps-credit { max-width: calc(58% - 24px); }
 .ps-findings { position: absolute; left: 12px; right: 12px; bottom: -4px; height: 0;
   pointer-events: none; }
 .ps-finding { position: absolute; transform: translateX(-50%); font-size: 10px; line-height: 12px;
