@@ -205,14 +205,15 @@ def test_a_relay_holds_the_bundle_before_its_followers_hear_of_it():
         try:
             hub = Hall()
             name_a, name_b = "case.aaaaaaaaaaaa.bin.gz", "case.bbbbbbbbbbbb.bin.gz"
-            slab = "slab.cccccccccccc.json"
+            slab, panel = "slab.cccccccccccc.json", "panel.dddddddddddd.jpg"
             relay._redis = FakeRedis({relay.asset_prefix + name_a: b"\x1f\x8bA",
                                       relay.asset_prefix + name_b: b"\x1f\x8bB",
-                                      relay.asset_prefix + slab: b'{"planes": []}'})
+                                      relay.asset_prefix + slab: b'{"planes": []}',
+                                      relay.asset_prefix + panel: b"\xff\xd8\xff"})
             seen: list[tuple[str, bool]] = []
 
             def watch(data, msg=None, real=relay.hall.forward):
-                for key in ("bundle", "slab"):
+                for key in ("bundle", "slab", "panel"):
                     url = (msg or {}).get("s", {}).get(key)
                     if url:
                         seen.append((url, relay.assets.file(url[len(PREFIX):]) is not None))
@@ -226,6 +227,7 @@ def test_a_relay_holds_the_bundle_before_its_followers_hear_of_it():
             event = hub.update({"bundle": PREFIX + name_b})
             await relay._on_message(event)
             await relay._on_message(hub.update({"slab": PREFIX + slab}))  # a slab: the same
+            await relay._on_message(hub.update({"panel": PREFIX + panel}))  # its MR panel too
             return caught, seen
         finally:
             relay.close()
@@ -233,7 +235,8 @@ def test_a_relay_holds_the_bundle_before_its_followers_hear_of_it():
     caught, seen = run(go)
     assert caught == PREFIX + "case.aaaaaaaaaaaa.bin.gz"
     assert seen == [(PREFIX + "case.bbbbbbbbbbbb.bin.gz", True),
-                    (PREFIX + "slab.cccccccccccc.json", True)]
+                    (PREFIX + "slab.cccccccccccc.json", True),
+                    (PREFIX + "panel.dddddddddddd.jpg", True)]
 
 
 # -- the hub on a real viewer app (no server started) -------------------------------------------
@@ -370,7 +373,7 @@ def test_a_slab_is_one_small_event_naming_its_file(lecture, hub):
     assert message["planes"] and message["caps"] and path.stat().st_size > 4096
     assert decode(hub.hall.snapshot())["s"]["slab"] == url  # a late follower gets it too
     one_round(hub, lambda: s.update({Slab.ON: False}), s.flush)
-    assert hub.sent[-1]["s"] == {"slab": None}
+    assert hub.sent[-1]["s"] == {"slab": None, "panel": None}  # the MR panel goes with it
     names = []
     for k in range(SLABS_KEPT + 3):  # a slab dragged along: one file per position shown
         s[Slab.MESSAGE] = {"planes": [[0, 0, k, 0, 0, 1], [0, 0, k + 6, 0, 0, -1]]}
@@ -378,6 +381,46 @@ def test_a_slab_is_one_small_event_naming_its_file(lecture, hub):
     assert [n for n in names if hub.assets.file(n)] == names[-SLABS_KEPT:]
     assert hub.assets.file(url[len(PREFIX):]) is None
     s[Slab.MESSAGE] = None
+    s.flush()
+
+
+def test_the_mr_panel_is_a_picture_file_an_event_names(lecture, hub):
+    """With a slab, the presenter's page shows the schematic MR panel (a JPEG the server draws
+    for the date) and the finding of the date: followers get the picture as a file beside the
+    bundle and the finding as three short texts, in one small event; old pictures go."""
+    import base64
+
+    from app.lecture.assets import PANELS_KEPT, PREFIX
+
+    app, _ = lecture
+    s = app.state
+    one_round(hub, lambda: app.slab.preset("fig2_notch"), s.flush)
+    sent = [e["s"] for e in hub.sent if "panel" in e["s"]]
+    url = sent[-1]["panel"]
+    assert url.startswith(PREFIX + "panel.") and url.endswith(".jpg")
+    assert all(len(json.dumps(e).encode()) < 1024 for e in hub.sent)
+    path = hub.assets.file(url[len(PREFIX):])
+    assert "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode() \
+        == s[Slab.PANEL]
+    assert path.read_bytes()[:3] == b"\xff\xd8\xff" and path.stat().st_size > 4096
+    assert decode(hub.hall.snapshot())["s"]["panel"] == url  # a late follower gets it too
+    card = {"id": "mri_2012", "title": "MRI, June 2012", "text": "Thick left S1.",
+            "figure": "Fig. 2A", "slab": "axial:S1"}
+    one_round(hub, lambda: s.update({Slab.FINDING: card}), s.flush)
+    assert hub.sent[-1]["s"] == {"finding": {"title": "MRI, June 2012",
+                                             "text": "Thick left S1.", "figure": "Fig. 2A"}}
+    names = []
+    for k in range(PANELS_KEPT + 3):  # playback: one picture per month shown
+        picture = base64.b64encode(b"\xff\xd8" + bytes([k])).decode()
+        s[Slab.PANEL] = "data:image/jpeg;base64," + picture
+        names.append(hub.panel_field()[len(PREFIX):])
+    assert [n for n in names if hub.assets.file(n)] == names[-PANELS_KEPT:]
+    assert hub.assets.file(url[len(PREFIX):]) is None
+    s[Slab.PANEL] = "data:image/jpeg;base64,not base64!"
+    assert hub.panel_field() is None  # (never from the server: nothing rather than a bad file)
+    one_round(hub, lambda: s.update({Slab.ON: False}), s.flush)
+    assert hub.sent[-1]["s"]["panel"] is None
+    s[Slab.FINDING] = None
     s.flush()
 
 

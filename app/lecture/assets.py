@@ -31,6 +31,9 @@ FOLLOW_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-i
               "img-src 'self' data: blob:; connect-src 'self' ws: wss: blob: data:")
 BUILD_TIMEOUT_S = 300.0
 SLABS_KEPT = 16  # slab files kept (a dragged slab makes one per position it stops at)
+PANELS_KEPT = 16  # MR panel pictures kept (playback with a slab makes one per month shown)
+# files that come and go, by the stem of their name: how many of each are kept
+KEPT = {"slab": SLABS_KEPT, "panel": PANELS_KEPT}
 
 
 def gz(data: bytes) -> bytes:
@@ -191,7 +194,8 @@ def routes(store: AssetStore, on_follow: Any = None) -> list[Any]:
         if path is None:
             raise web.HTTPNotFound(text="no such file")
         kind = {".js": "text/javascript", ".css": "text/css",
-                ".json": "application/json"}.get(path.suffix, "application/octet-stream")
+                ".json": "application/json", ".jpg": "image/jpeg"}.get(
+                    path.suffix, "application/octet-stream")
         # aiohttp sends NAME.gz (stored beside) to browsers that accept gzip
         return web.FileResponse(path, headers={"Cache-Control": IMMUTABLE,
                                                "Content-Type": kind})

@@ -11,9 +11,10 @@ values, with a note). ``/`` without the key leads to ``/follow``.
 state and, once per handler round, turns what changed into one snapshot delta: playing with its
 anchor (animation time, server wall clock, speed), a seek, the scenario and its bundle, the
 camera preset or the camera at the end of a move, hidden structures, the structures' looks
-(isolated, faded, recoloured), labels, and the slab through the scene. The slab's message
-(its planes and the caps the server cut, tens of KB) is a content-hashed file beside the
-bundle; the event names it, so each follower fetches it once, as a static file. Playback ticks
+(isolated, faded, recoloured), labels, the slab through the scene, and with it the schematic
+MR panel and the finding of the date. The slab's message (its planes and the caps the server
+cut, tens of KB) and the panel's picture (a JPEG) are content-hashed files beside the bundle;
+the event names them, so each follower fetches each once, as a static file. Playback ticks
 (``tl_time`` set 20 times a second by the server's own clock) are not events: followers play
 from the anchor by themselves.
 """
@@ -21,6 +22,8 @@ from the anchor by themselves.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import collections
 import hashlib
 import hmac
@@ -31,7 +34,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from app.lecture.assets import SLABS_KEPT, WS_PATH, AssetStore, hashed, routes
+from app.lecture.assets import KEPT, WS_PATH, AssetStore, hashed, routes
 from app.lecture.hall import Hall, wall_ms
 from app.web.keys import App, Slab, Structure, Timeline, Trigger, View
 
@@ -43,7 +46,8 @@ REFUSED = "only the presenter's page can change this lecture"
 ANCHOR_KEY = getattr(Timeline, "ANCHOR", None)  # {time, wall (ms), speed} while playing
 # what any page may still ask (nothing it changes): the server's camera when its scene arrives
 FOLLOWER_TRIGGERS = frozenset({Trigger.CAM_CURRENT})
-SLAB_TTL_S = 6 * 3600  # how long Redis keeps a slab file for relays
+FILE_TTL_S = 6 * 3600  # how long Redis keeps a slab or panel file for relays
+JPEG_URL = "data:image/jpeg;base64,"  # how Slab.PANEL carries the panel's picture
 
 
 def new_key() -> str:
@@ -75,7 +79,9 @@ class LectureHub:
         # scene path -> bundle name, once the bundle can be fetched everywhere (with a relay:
         # after it was queued for Redis, ahead of any event that names it)
         self._bundles: dict[str, str] = {}
-        self._slabs: collections.OrderedDict[str, None] = collections.OrderedDict()
+        # files that come and go (slabs, panels), by stem: the names kept, oldest first
+        self._kept: dict[str, collections.OrderedDict[str, None]] = {
+            stem: collections.OrderedDict() for stem in KEPT}
         app.guard.lecture = self
         s = app.state
         s.change(Timeline.PLAYING, Timeline.SPEED)(lambda **_: self.mark("time"))
@@ -88,6 +94,7 @@ class LectureHub:
         s.change(View.LOOKS)(lambda **_: self.mark("looks"))
         s.change(View.LABELS)(lambda **_: self.mark("labels"))
         s.change(Slab.MESSAGE)(lambda **_: self.mark("slab"))
+        s.change(Slab.PANEL, Slab.FINDING)(lambda **_: self.mark("panel"))
         # the presenter turning the view by hand: the camera at the end of the move
         moved = app.ctrl.trigger_fn(Trigger.CAM_MOVED)
 
@@ -163,6 +170,9 @@ class LectureHub:
             fields["labels"] = bool(self.app.state[View.LABELS])
         if "slab" in dirty or "scenario" in dirty:
             fields["slab"] = self.slab_field()
+        if "panel" in dirty or "scenario" in dirty:
+            fields["panel"] = self.panel_field()
+            fields["finding"] = self.finding_field()
         data = self.hall.update(fields)
         if data is not None and self.relay is not None:
             self.relay.publish(data, self.hall.snapshot())
@@ -184,21 +194,45 @@ class LectureHub:
         return out
 
     def slab_field(self) -> str | None:
-        """The URL of the presenter's slab message (``Slab.MESSAGE``) as a file, else None.
-        Stored (and, with a relay, queued for Redis) before any event names it."""
+        """The URL of the presenter's slab message (``Slab.MESSAGE``) as a file, else None."""
         message = self.app.state[Slab.MESSAGE]
         if not isinstance(message, dict):
             return None
         data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
-        name = hashed("slab", ".json", data)
-        if name not in self._slabs:
-            self.assets.add(name, data)
+        return self._file("slab", ".json", data)
+
+    def panel_field(self) -> str | None:
+        """The URL of the presenter's MR panel (``Slab.PANEL``, a JPEG) as a file, else None."""
+        picture = self.app.state[Slab.PANEL]
+        if not isinstance(picture, str) or not picture.startswith(JPEG_URL):
+            return None
+        try:
+            data = base64.b64decode(picture[len(JPEG_URL):], validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return self._file("panel", ".jpg", data, twin=False)  # (a JPEG does not gzip)
+
+    def finding_field(self) -> dict[str, str] | None:
+        """The finding the presenter's panel captions (``Slab.FINDING``), else None."""
+        card = self.app.state[Slab.FINDING]
+        if not isinstance(card, dict):
+            return None
+        return {k: str(card.get(k) or "") for k in ("title", "text", "figure")}
+
+    def _file(self, stem: str, suffix: str, data: bytes, twin: bool = True) -> str:
+        """``data`` as a content-hashed file (``stem.HASH.suffix``): stored, and with a relay
+        queued for Redis, before any event names it; its URL. Followers fetch such a file at
+        once, so only the last ``KEPT[stem]`` stay."""
+        name = hashed(stem, suffix, data)
+        kept = self._kept[stem]
+        if name not in kept:
+            self.assets.add(name, data, twin=twin)
             if self.relay is not None:
-                self.relay.put_asset(name, data, ttl=SLAB_TTL_S)
-        self._slabs[name] = None
-        self._slabs.move_to_end(name)
-        while len(self._slabs) > SLABS_KEPT:  # followers fetch a slab at once: old ones go
-            old, _ = self._slabs.popitem(last=False)
+                self.relay.put_asset(name, data, ttl=FILE_TTL_S)
+        kept[name] = None
+        kept.move_to_end(name)
+        while len(kept) > KEPT[stem]:
+            old, _ = kept.popitem(last=False)
             self.assets.drop(old)
         return self.assets.url(name)
 

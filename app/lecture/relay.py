@@ -25,12 +25,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from app.errors import UserError
-from app.lecture.assets import PREFIX, SLABS_KEPT, WS_PATH, AssetStore, routes
+from app.lecture.assets import KEPT, PREFIX, WS_PATH, AssetStore, routes
 from app.lecture.hall import Hall, wall_ms
 
 log = logging.getLogger("pelvic_spread.lecture")
 CHANNEL = "pelvic-spread:lecture"
-ASSET_FIELDS = ("bundle", "slab")  # fields that name a file (fetched before the event goes on)
+ASSET_FIELDS = ("bundle", "slab", "panel")  # fields naming a file (fetched before the event)
 TICK_S = 2.0
 SKEW_SAMPLES = 30
 RETRY_MAX_S = 5.0
@@ -155,7 +155,7 @@ class Relay:
         self.hall.epoch = ""  # nothing yet: the first snapshot sets it
         self.assets = AssetStore()
         self.assets.add_page()
-        self._slabs: OrderedDict[str, None] = OrderedDict()
+        self._kept: dict[str, OrderedDict[str, None]] = {stem: OrderedDict() for stem in KEPT}
         self._redis: Any = None
         self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
@@ -236,7 +236,7 @@ class Relay:
         if isinstance(fields, dict):
             for key in ASSET_FIELDS:
                 if key in fields:
-                    # the file first: a follower told of a bundle or a slab fetches it at once
+                    # the file first: a follower told of a file fetches it at once
                     await self._fetch_file(fields[key])
         if not self.hall.forward(bytes(data), msg):
             await self._catch_up()  # a gap, or a new presenter: the whole snapshot
@@ -257,10 +257,11 @@ class Relay:
                 self._retry_bundle()))
             return
         self.assets.add(name, bytes(data), twin=False)
-        if name.startswith("slab."):  # a dragged slab makes many: keep the last few
-            self._slabs[name] = None
-            while len(self._slabs) > SLABS_KEPT:
-                self.assets.drop(self._slabs.popitem(last=False)[0])
+        kept = self._kept.get(name.split(".", 1)[0])
+        if kept is not None:  # a dragged slab or playback makes many: keep the last few
+            kept[name] = None
+            while len(kept) > KEPT[name.split(".", 1)[0]]:
+                self.assets.drop(kept.popitem(last=False)[0])
 
     async def _retry_bundle(self) -> None:
         with contextlib.suppress(Exception):

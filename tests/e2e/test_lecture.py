@@ -375,9 +375,25 @@ def test_the_presenters_slab_reaches_every_follower(presenter, followers):
         sent = f.evaluate("() => pelvicFollow.bytes - window.B1")
         assert 1 <= events and sent / events < 1024, (events, sent)  # the file is not in them
         assert not f.errors, f.errors
+    # the MR panel beside it: the presenter's picture, from a file an event names
+    presenter.wait_for_function("() => (window.trame.state.get('sl_panel') || '').length > 1000")
+    panel = presenter.evaluate("() => window.trame.state.get('sl_panel')")
+    for f in followers:
+        wait_follow(f, "(i => i && i.complete && i.naturalWidth > 0)"
+                       "(document.querySelector('#mr-image'))", timeout=20_000)
+        got = f.evaluate("""async () => {
+            const src = document.querySelector('#mr-image').src;
+            const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
+            let s = ''; bytes.forEach(b => { s += String.fromCharCode(b); });
+            return {src, data: btoa(s),
+                    view: document.querySelector('.psp-view').clientWidth,
+                    page: document.querySelector('.psp-main').clientWidth}; }""")
+        assert got["src"].endswith(".jpg") and "data:" not in got["src"]
+        assert "data:image/jpeg;base64," + got["data"] == panel  # the presenter's picture
+        assert got["view"] < 0.7 * got["page"]  # the 3D view made room for it
     presenter.evaluate("() => window.trame.state.set('sl_on', false)")
     for f in followers:
-        wait_follow(f, "p.getSlab() === null")
+        wait_follow(f, "p.getSlab() === null && !document.querySelector('#mr-panel')")
     trigger(presenter, "cam_preset", "anterior")
 
 

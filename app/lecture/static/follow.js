@@ -4,12 +4,13 @@
  * gets the lecture's snapshot, loads the case's bundle once, and then only applies events:
  * play from an anchor (animation time at a server wall-clock instant, speed), seek, scenario,
  * camera, hidden structures and looks, labels, the slab (a file the event names, fetched once
- * per slab). It animates by itself between events: nothing
+ * per slab) and its MR panel (a picture the event names) with the finding of the date. It
+ * animates by itself between events: nothing
  * per frame comes from the server. Its clock offset to the server comes from ping/pong (half
  * the round trip; the sample with the shortest trip wins).
  *
  * The follower may turn its own camera, choose a preset, hide structures or toggle labels:
- * from then on its view is its own (time and the slab still follow) until "Follow the
+ * from then on its view is its own (time, the slab and its panel still follow) until "Follow the
  * presenter".
  * A dropped connection comes back by itself (backoff 0.25 s .. 4 s) and resyncs from the
  * snapshot. window.pelvicFollow exposes the state for tests.
@@ -22,6 +23,7 @@
   const F = {
     state: {}, epoch: null, seq: -1, offset: 0, rtt: Infinity, samples: [],
     following: true, connected: false, joins: 0, player: null, bundle: null, slab: null,
+    panel: null,
     applied: 0, events: 0, bytes: 0, error: "", ws: null,
   };
   window.pelvicFollow = F;
@@ -170,6 +172,7 @@
       applyTime();
     }
     if (has("slab")) applySlab();
+    if (has("panel") || has("finding")) applyPanel();
     if (F.following) applyView(keys, animate);
     F.applied += 1;
   }
@@ -210,6 +213,49 @@
     if (slabWanted !== url || !F.player) return; // a newer slab came meanwhile
     F.player.setSlab(message || null);
     F.slab = url;
+  }
+
+  /** The presenter's MR panel (the schematic MR image of the slab at the date shown, a file
+   * the event names) with the finding of the date, beside the 3D view; it goes with the slab. */
+  function applyPanel() {
+    const url = typeof F.state.panel === "string" ? F.state.panel : null;
+    const main = root.querySelector(".psp-main");
+    if (!main || !F.player) return;
+    let box = main.querySelector(".psf-mr");
+    F.panel = url;
+    if (!url) {
+      if (box) {
+        box.remove();
+        F.player.resize();
+      }
+      return;
+    }
+    if (!box) {
+      box = document.createElement("aside");
+      box.className = "psf-mr";
+      box.id = "mr-panel";
+      const img = document.createElement("img");
+      img.id = "mr-image";
+      img.alt = "Schematic MR image of the slab";
+      const caption = document.createElement("div");
+      caption.className = "psf-mr-finding";
+      caption.id = "mr-finding";
+      box.append(img, caption);
+      main.insertBefore(box, main.querySelector(".psp-side")); // the 3D view makes room
+      F.player.resize();
+    }
+    const img = box.querySelector("img");
+    const src = new URL(url, window.location.href).href;
+    if (img.src !== src) img.src = src; // immutable: a panel seen before comes from the cache
+    const caption = box.querySelector(".psf-mr-finding");
+    const f = F.state.finding && typeof F.state.finding === "object" ? F.state.finding : null;
+    caption.textContent = "";
+    if (f) {
+      const title = document.createElement("b");
+      title.textContent = String(f.title || "");
+      caption.append(title, ` ${String(f.text || "")}`);
+      if (f.figure) caption.append(` (Paper: ${String(f.figure)})`);
+    }
   }
 
   function applyView(keys, animate) {
