@@ -17,7 +17,8 @@
  *                 (default Date.now: the wall clock play() anchors are read against),
  *                 size: [w, h] (a fixed picture size; default: the container's),
  *                 slide: true (colour ranges slide in the shader; false: vtk.js moves its
- *                 tables' ranges, slower, the same colours)}
+ *                 tables' ranges, slower, the same colours),
+ *                 fxaa: true (antialiased by FXAA, as `render` is; false: not at all)}
  *
  *   player.header                   the bundle's header (name, cameras, timeline, legend...)
  *   player.setTime(t)               show animation time t (clamped); pauses nothing
@@ -99,6 +100,7 @@ import vtkOpenGLRenderWindow from "@kitware/vtk.js/Rendering/OpenGL/RenderWindow
 import vtkInteractorStyleTrackballCamera from "@kitware/vtk.js/Interaction/Style/InteractorStyleTrackballCamera";
 
 import { makeTimeline } from "./timeline.js";
+import { fxaaPass } from "./fxaa.js";
 import { interpolate, ease, project } from "./camera.js";
 
 const TRANSITION_S = 0.8;
@@ -189,9 +191,11 @@ function makeLight(spec) {
   return light;
 }
 
-// vtk.js's own choice, as its get3DContext asks (with the browser's default antialiasing)
+// vtk.js's own choice, as its get3DContext asks, but single-sampled: the view is antialiased
+// by the FXAA pass (fxaa.js), as `render`'s stills are, at a fraction of the cost
 const CONTEXT = {
   preserveDrawingBuffer: false, depth: true, alpha: true, powerPreference: "high-performance",
+  antialias: false,
 };
 
 /** [r, g, b] 0..1 from an array or "#rrggbb"; null for anything else. */
@@ -248,6 +252,10 @@ export function createPlayer(container, bundle, options = {}) {
   gl.getExtension = (name) => (floatBuffers.test(name) ? null : getExtension(name));
   renderWindow.addView(glWindow);
   glWindow.setContainer(canvasBox);
+  // every frame, whoever asks for it (the player, the mouse), ends with the FXAA pass
+  if (options.fxaa !== false) {
+    glWindow.setRenderPasses([...glWindow.getRenderPasses(), fxaaPass(gl)]);
+  }
   const base = vtkRenderer.newInstance();
   base.setBackground(...H.background);
   const top = vtkRenderer.newInstance();

@@ -165,6 +165,59 @@ def test_sliding_colour_ranges_draw_vtks_own_colours_without_new_buffers(chromiu
     assert sum(row["moved"] for row in got[1:]) > 500, got  # the spread moved between times
 
 
+def test_fxaa_antialiases_the_view_as_render_does(chromium, case_html, tmp_path):
+    """The drawing buffer is single-sampled (four samples a pixel cost software WebGL more
+    than half of each frame) and an FXAA pass smooths the edges, as `render` does with VTK's:
+    the filtered frame is nearer the still than the same frame unfiltered (fxaa: false)."""
+    date = "2014-04"
+    ref = tmp_path / "render.png"
+    r = subprocess.run([sys.executable, "-m", "app", "render", "--date", date, "--camera",
+                        "anterior", "--size", f"{SIZE[0]}x{SIZE[1]}", "--no-captions", "-o",
+                        str(ref)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    page = open_player(chromium, f"{case_html.as_uri()}?frame={SIZE[0]}x{SIZE[1]}"
+                       f"&date={date}&camera=anterior", size=SIZE)
+    try:
+        got = page.evaluate("""async ([w, h]) => {
+            const S = window.PelvicSpread, a = window.pelvic.player;
+            const box = document.createElement('div');
+            box.style.cssText = `position:fixed; left:0; top:0; width:${w}px; height:${h}px`;
+            document.body.appendChild(box);
+            const bundle = await S.decodeBundle(document.getElementById('ps-bundle').textContent);
+            const b = S.createPlayer(box, bundle, {size: [w, h], interactive: false,
+                                                   camera: 'anterior', time: a.getTime(),
+                                                   fxaa: false});
+            await b.ready;
+            const pixels = (p) => {
+                p.render();
+                const gl = p.canvas().getContext('webgl2'), px = new Uint8Array(w * h * 4);
+                gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, px);
+                return Array.from(px);
+            };
+            const gl = a.canvas().getContext('webgl2');
+            return {samples: gl.getParameter(gl.SAMPLES),
+                    antialias: gl.getContextAttributes().antialias,
+                    fxaa: pixels(a), plain: pixels(b)};
+        }""", list(SIZE))
+        assert page.errors == []
+    finally:
+        page.close()
+    assert got["samples"] == 0 and got["antialias"] is False
+    want = np.asarray(Image.open(ref).convert("RGB"), np.int16)
+
+    def picture(px):  # readPixels' rows run bottom up
+        return np.asarray(px, np.int16).reshape(SIZE[1], SIZE[0], 4)[::-1, :, :3]
+
+    fxaa, plain = picture(got["fxaa"]), picture(got["plain"])
+    changed = (np.abs(fxaa - plain).max(axis=2) > 8).mean()
+    near = [np.abs(x - want).mean() for x in (fxaa, plain)]
+    off = [(np.abs(x - want).max(axis=2) > 40).mean() for x in (fxaa, plain)]
+    print(f"fxaa changed {changed:.2%} of pixels; mean abs diff to render {near[0]:.2f} vs "
+          f"{near[1]:.2f} unfiltered; off by > 40: {off[0]:.2%} vs {off[1]:.2%}")
+    assert 0.002 < changed < 0.2, changed  # edges, not the whole picture
+    assert near[0] < near[1] and off[0] < off[1], (near, off)
+
+
 def test_translucent_surfaces_blend_in_one_pass_as_render_does(chromium, case_html):
     """The player hides float colour buffers from vtk.js, so translucent surfaces blend in actor
     order (as `render` draws them without depth peeling) instead of vtk.js's order-independent
