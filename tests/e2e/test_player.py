@@ -88,14 +88,32 @@ def canvas_pixels(page) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
+# a second player in the page over the first, the same case and moment, given `options`
+SECOND_PLAYER = """
+            const S = window.PelvicSpread, a = window.pelvic.player;
+            const box = document.createElement('div');
+            box.style.cssText = `position:fixed; left:0; top:0; width:${w}px; height:${h}px`;
+            document.body.appendChild(box);
+            const bundle = await S.decodeBundle(document.getElementById('ps-bundle').textContent);
+            const b = S.createPlayer(box, bundle, Object.assign({size: [w, h], interactive: false,
+                camera: a.getCamera().preset, time: a.getTime()}, options));
+            await b.ready;"""
+
+
+def render_still(folder: Path, date: str, camera: str) -> Path:
+    """`pelvic-spread render --no-captions` at ``date`` and ``camera``, the player's size."""
+    out = folder / f"render_{date}_{camera}.png"
+    r = subprocess.run([sys.executable, "-m", "app", "render", "--date", date, "--camera",
+                        camera, "--size", f"{SIZE[0]}x{SIZE[1]}", "--no-captions", "-o",
+                        str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
 # -- the same picture as `render` ---------------------------------------------------------------
 @pytest.mark.parametrize(("date", "camera"), MOMENTS)
 def test_player_frame_matches_render(chromium, case_html, tmp_path, date, camera):
-    ref = tmp_path / f"render_{date}_{camera}.png"
-    r = subprocess.run([sys.executable, "-m", "app", "render", "--date", date, "--camera",
-                        camera, "--size", f"{SIZE[0]}x{SIZE[1]}", "--no-captions", "-o",
-                        str(ref)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    ref = render_still(tmp_path, date, camera)
     page = open_player(chromium, f"{case_html.as_uri()}?frame={SIZE[0]}x{SIZE[1]}"
                        f"&date={date}&camera={camera}", size=SIZE)
     try:
@@ -120,15 +138,7 @@ def test_sliding_colour_ranges_draw_vtks_own_colours_without_new_buffers(chromiu
     vertex buffers when the time moves."""
     page = open_player(chromium, f"{case_html.as_uri()}?frame={SIZE[0]}x{SIZE[1]}", size=SIZE)
     try:
-        got = page.evaluate("""async ([w, h]) => {
-            const S = window.PelvicSpread, a = window.pelvic.player;
-            const box = document.createElement('div');
-            box.style.cssText = `position:fixed; left:0; top:0; width:${w}px; height:${h}px`;
-            document.body.appendChild(box);
-            const bundle = await S.decodeBundle(document.getElementById('ps-bundle').textContent);
-            const b = S.createPlayer(box, bundle, {size: [w, h], interactive: false,
-                                                   camera: a.getCamera().preset, slide: false});
-            await b.ready;
+        got = page.evaluate("""async ([w, h, options]) => {""" + SECOND_PLAYER + """
             const P = WebGL2RenderingContext.prototype, upload = P.bufferData;
             const pixels = (p, t, uploads) => {
                 p.setTime(t);
@@ -155,7 +165,7 @@ def test_sliding_colour_ranges_draw_vtks_own_colours_without_new_buffers(chromiu
                 last = x;
                 out.push({t, mean: sum / (w * h), big, moved, slide: up.slide.n, vtk: up.vtk.n});
             }
-            return out; }""", list(SIZE))
+            return out; }""", [*SIZE, {"slide": False}])
         assert page.errors == []
     finally:
         page.close()
@@ -170,24 +180,11 @@ def test_fxaa_antialiases_the_view_as_render_does(chromium, case_html, tmp_path)
     than half of each frame) and an FXAA pass smooths the edges, as `render` does with VTK's:
     the filtered frame is nearer the still than the same frame unfiltered (fxaa: false)."""
     date = "2014-04"
-    ref = tmp_path / "render.png"
-    r = subprocess.run([sys.executable, "-m", "app", "render", "--date", date, "--camera",
-                        "anterior", "--size", f"{SIZE[0]}x{SIZE[1]}", "--no-captions", "-o",
-                        str(ref)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    ref = render_still(tmp_path, date, "anterior")
     page = open_player(chromium, f"{case_html.as_uri()}?frame={SIZE[0]}x{SIZE[1]}"
                        f"&date={date}&camera=anterior", size=SIZE)
     try:
-        got = page.evaluate("""async ([w, h]) => {
-            const S = window.PelvicSpread, a = window.pelvic.player;
-            const box = document.createElement('div');
-            box.style.cssText = `position:fixed; left:0; top:0; width:${w}px; height:${h}px`;
-            document.body.appendChild(box);
-            const bundle = await S.decodeBundle(document.getElementById('ps-bundle').textContent);
-            const b = S.createPlayer(box, bundle, {size: [w, h], interactive: false,
-                                                   camera: 'anterior', time: a.getTime(),
-                                                   fxaa: false});
-            await b.ready;
+        got = page.evaluate("""async ([w, h, options]) => {""" + SECOND_PLAYER + """
             const pixels = (p) => {
                 p.render();
                 const gl = p.canvas().getContext('webgl2'), px = new Uint8Array(w * h * 4);
@@ -198,7 +195,7 @@ def test_fxaa_antialiases_the_view_as_render_does(chromium, case_html, tmp_path)
             return {samples: gl.getParameter(gl.SAMPLES),
                     antialias: gl.getContextAttributes().antialias,
                     fxaa: pixels(a), plain: pixels(b)};
-        }""", list(SIZE))
+        }""", [*SIZE, {"fxaa": False}])
         assert page.errors == []
     finally:
         page.close()
