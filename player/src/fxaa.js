@@ -125,9 +125,46 @@ function compile(gl, type, source) {
   return shader;
 }
 
+/** The WebGL state the pass changes, followed as it is set: reading it back (getParameter,
+ * isEnabled) can make the page wait for the GPU to finish the frame, as it does here with the
+ * machine's GL (about 0.15 s a frame). Starts from WebGL's defaults: make it before the
+ * context is first used. */
+function follow(gl) {
+  const state = {
+    caps: new Map(), program: null, vao: null, unit: gl.TEXTURE0, textures: new Map(),
+    draw: null, read: null, viewport: [0, 0, gl.drawingBufferWidth, gl.drawingBufferHeight],
+    depthMask: true, colorMask: [true, true, true, true],
+  };
+  const wrap = (name, note) => {
+    const real = gl[name].bind(gl);
+    gl[name] = (...args) => {
+      note(...args);
+      return real(...args);
+    };
+  };
+  wrap("enable", (cap) => state.caps.set(cap, true));
+  wrap("disable", (cap) => state.caps.set(cap, false));
+  wrap("useProgram", (program) => { state.program = program; });
+  wrap("bindVertexArray", (vao) => { state.vao = vao; });
+  wrap("activeTexture", (unit) => { state.unit = unit; });
+  wrap("bindTexture", (target, texture) => {
+    if (target === gl.TEXTURE_2D) state.textures.set(state.unit, texture);
+  });
+  wrap("bindFramebuffer", (target, fb) => {
+    if (target !== gl.READ_FRAMEBUFFER) state.draw = fb;
+    if (target !== gl.DRAW_FRAMEBUFFER) state.read = fb;
+  });
+  wrap("viewport", (...box) => { state.viewport = box; });
+  wrap("depthMask", (on) => { state.depthMask = on; });
+  wrap("colorMask", (...mask) => { state.colorMask = mask; });
+  return state;
+}
+
 /** A render pass for vtk.js's OpenGL render window (after its ForwardPass): filters what was
- * drawn, in place. WebGL state it changes is put back, since vtk.js remembers what it bound. */
+ * drawn, in place. WebGL state it changes is put back, since vtk.js remembers what it bound.
+ * Make it before vtk.js first uses ``gl``. */
 export function fxaaPass(gl) {
+  const now = follow(gl);
   let program = null;
   let texture = null;
   let vao = null;
@@ -159,18 +196,12 @@ export function fxaaPass(gl) {
     if (deleted || w < 2 || h < 2 || gl.isContextLost()) return;
     if (!program) setup();
     const saved = {
-      program: gl.getParameter(gl.CURRENT_PROGRAM),
-      vao: gl.getParameter(gl.VERTEX_ARRAY_BINDING),
-      unit: gl.getParameter(gl.ACTIVE_TEXTURE),
-      draw: gl.getParameter(gl.DRAW_FRAMEBUFFER_BINDING),
-      read: gl.getParameter(gl.READ_FRAMEBUFFER_BINDING),
-      viewport: gl.getParameter(gl.VIEWPORT),
-      depthMask: gl.getParameter(gl.DEPTH_WRITEMASK),
-      colorMask: gl.getParameter(gl.COLOR_WRITEMASK),
-      caps: CAPS.map((c) => gl.isEnabled(c)),
+      program: now.program, vao: now.vao, unit: now.unit, draw: now.draw, read: now.read,
+      viewport: now.viewport, depthMask: now.depthMask, colorMask: now.colorMask,
+      caps: CAPS.map((c) => !!now.caps.get(c)),
     };
     gl.activeTexture(gl.TEXTURE0);
-    const savedTexture = gl.getParameter(gl.TEXTURE_BINDING_2D);
+    const savedTexture = now.textures.get(gl.TEXTURE0) || null;
     const offscreen = saved.draw !== null || saved.read !== null; // (vtk.js leaves none bound)
     if (offscreen) gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.bindTexture(gl.TEXTURE_2D, texture);
@@ -183,8 +214,8 @@ export function fxaaPass(gl) {
       size = [w, h];
     }
     gl.copyTexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, 0, 0, w, h);
-    CAPS.forEach((c) => gl.disable(c));
-    gl.depthMask(false);
+    CAPS.forEach((c, i) => { if (saved.caps[i]) gl.disable(c); });
+    if (saved.depthMask) gl.depthMask(false);
     gl.colorMask(true, true, true, true);
     gl.viewport(0, 0, w, h);
     gl.useProgram(program);
@@ -203,7 +234,7 @@ export function fxaaPass(gl) {
     gl.viewport(...saved.viewport);
     gl.depthMask(saved.depthMask);
     gl.colorMask(...saved.colorMask);
-    CAPS.forEach((c, i) => (saved.caps[i] ? gl.enable(c) : gl.disable(c)));
+    CAPS.forEach((c, i) => { if (saved.caps[i]) gl.enable(c); });
   }
 
   return {

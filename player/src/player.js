@@ -250,12 +250,11 @@ export function createPlayer(container, bundle, options = {}) {
   const getExtension = gl.getExtension.bind(gl);
   const floatBuffers = /^EXT_color_buffer(_half)?_float$/;
   gl.getExtension = (name) => (floatBuffers.test(name) ? null : getExtension(name));
+  const fxaa = options.fxaa !== false ? fxaaPass(gl) : null; // (before vtk.js sets any state)
   renderWindow.addView(glWindow);
   glWindow.setContainer(canvasBox);
   // every frame, whoever asks for it (the player, the mouse), ends with the FXAA pass
-  if (options.fxaa !== false) {
-    glWindow.setRenderPasses([...glWindow.getRenderPasses(), fxaaPass(gl)]);
-  }
+  if (fxaa) glWindow.setRenderPasses([...glWindow.getRenderPasses(), fxaa]);
   const base = vtkRenderer.newInstance();
   base.setBackground(...H.background);
   const top = vtkRenderer.newInstance();
