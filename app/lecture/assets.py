@@ -10,6 +10,7 @@ the server's event loop, which answers the followers, never waits on VTK.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gzip
 import hashlib
@@ -65,6 +66,9 @@ class AssetStore:
         self.page: dict[str, str] = {}  # js, css, follow_js, follow_css -> names
         self._bundles: dict[str, str] = {}  # scene path -> bundle name
         self._building: dict[str, asyncio.Future] = {}
+        # files that come and go (slabs, panels), by stem: the names kept, oldest first
+        self._kept: dict[str, collections.OrderedDict[str, None]] = {
+            stem: collections.OrderedDict() for stem in KEPT}
 
     def add(self, name: str, data: bytes, twin: bool = True) -> str:
         """Store ``data`` as ``lecture/a/name`` (and ``name.gz`` for servers that serve
@@ -105,6 +109,18 @@ class AssetStore:
             return None
         path = self.root / PREFIX / name
         return path if path.is_file() else None
+
+    def keep(self, name: str) -> None:
+        """Note a stored file of a kind that comes and goes (its stem in ``KEPT``): followers
+        fetch such a file at once, so beyond the last ``KEPT[stem]`` the oldest are dropped."""
+        stem = name.split(".", 1)[0]
+        kept = self._kept.get(stem)
+        if kept is None:
+            return
+        kept[name] = None
+        kept.move_to_end(name)
+        while len(kept) > KEPT[stem]:
+            self.drop(kept.popitem(last=False)[0])
 
     def url(self, name: str) -> str:
         return PREFIX + name

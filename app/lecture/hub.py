@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import collections
 import hashlib
 import hmac
 import json
@@ -34,7 +33,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from app.lecture.assets import KEPT, WS_PATH, AssetStore, hashed, routes
+from app.lecture.assets import WS_PATH, AssetStore, hashed, routes
 from app.lecture.hall import Hall, wall_ms
 from app.web.keys import App, Slab, Structure, Timeline, Trigger, View
 
@@ -79,9 +78,6 @@ class LectureHub:
         # scene path -> bundle name, once the bundle can be fetched everywhere (with a relay:
         # after it was queued for Redis, ahead of any event that names it)
         self._bundles: dict[str, str] = {}
-        # files that come and go (slabs, panels), by stem: the names kept, oldest first
-        self._kept: dict[str, collections.OrderedDict[str, None]] = {
-            stem: collections.OrderedDict() for stem in KEPT}
         app.guard.lecture = self
         s = app.state
         s.change(Timeline.PLAYING, Timeline.SPEED)(lambda **_: self.mark("time"))
@@ -221,19 +217,14 @@ class LectureHub:
 
     def _file(self, stem: str, suffix: str, data: bytes, twin: bool = True) -> str:
         """``data`` as a content-hashed file (``stem.HASH.suffix``): stored, and with a relay
-        queued for Redis, before any event names it; its URL. Followers fetch such a file at
-        once, so only the last ``KEPT[stem]`` stay."""
+        queued for Redis, before any event names it; its URL (``AssetStore.keep`` drops old
+        ones)."""
         name = hashed(stem, suffix, data)
-        kept = self._kept[stem]
-        if name not in kept:
+        if name not in self.assets.names:
             self.assets.add(name, data, twin=twin)
             if self.relay is not None:
                 self.relay.put_asset(name, data, ttl=FILE_TTL_S)
-        kept[name] = None
-        kept.move_to_end(name)
-        while len(kept) > KEPT[stem]:
-            old, _ = kept.popitem(last=False)
-            self.assets.drop(old)
+        self.assets.keep(name)
         return self.assets.url(name)
 
     def isolated_field(self) -> dict[str, Any] | None:

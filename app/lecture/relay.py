@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Any
 from urllib.parse import urlparse
 
 from app.errors import UserError
-from app.lecture.assets import KEPT, PREFIX, WS_PATH, AssetStore, routes
+from app.lecture.assets import PREFIX, WS_PATH, AssetStore, routes
 from app.lecture.hall import Hall, wall_ms
 
 log = logging.getLogger("pelvic_spread.lecture")
@@ -155,7 +155,6 @@ class Relay:
         self.hall.epoch = ""  # nothing yet: the first snapshot sets it
         self.assets = AssetStore()
         self.assets.add_page()
-        self._kept: dict[str, OrderedDict[str, None]] = {stem: OrderedDict() for stem in KEPT}
         self._redis: Any = None
         self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
@@ -257,11 +256,7 @@ class Relay:
                 self._retry_bundle()))
             return
         self.assets.add(name, bytes(data), twin=False)
-        kept = self._kept.get(name.split(".", 1)[0])
-        if kept is not None:  # a dragged slab or playback makes many: keep the last few
-            kept[name] = None
-            while len(kept) > KEPT[name.split(".", 1)[0]]:
-                self.assets.drop(kept.popitem(last=False)[0])
+        self.assets.keep(name)  # a dragged slab or playback makes many: the last few stay
 
     async def _retry_bundle(self) -> None:
         with contextlib.suppress(Exception):

@@ -28,15 +28,18 @@
   };
   window.pelvicFollow = F;
 
+  /** A new element of ``tag`` with a class and, given one, an id. */
+  const el = (tag, className, id) => {
+    const e = document.createElement(tag);
+    e.className = className;
+    if (id) e.id = id;
+    return e;
+  };
+
   // -- chrome: a status line and the way back to the presenter's view ----------------------
-  const bar = document.createElement("div");
-  bar.className = "psf-bar";
-  const status = document.createElement("span");
-  status.className = "psf-status";
-  status.id = "follow-status";
-  const back = document.createElement("button");
-  back.className = "psf-follow";
-  back.id = "follow-presenter";
+  const bar = el("div", "psf-bar");
+  const status = el("span", "psf-status", "follow-status");
+  const back = el("button", "psf-follow", "follow-presenter");
   back.textContent = "Follow the presenter";
   back.title = "Back to the presenter's camera, structures and labels";
   back.hidden = true;
@@ -231,16 +234,10 @@
       return;
     }
     if (!box) {
-      box = document.createElement("aside");
-      box.className = "psf-mr";
-      box.id = "mr-panel";
-      const img = document.createElement("img");
-      img.id = "mr-image";
+      box = el("aside", "psf-mr", "mr-panel");
+      const img = el("img", "", "mr-image");
       img.alt = "Schematic MR image of the slab";
-      const caption = document.createElement("div");
-      caption.className = "psf-mr-finding";
-      caption.id = "mr-finding";
-      box.append(img, caption);
+      box.append(img, el("div", "psf-mr-finding", "mr-finding"));
       main.insertBefore(box, main.querySelector(".psp-side")); // the 3D view makes room
       F.player.resize();
     }
