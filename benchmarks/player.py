@@ -11,7 +11,7 @@ what Firefox uses on this machine):
 
 - **offline HTML**: `pelvic-spread export case.html`, then from opening the file (navigation
   start) to the player's first frame of the whole scene drawn (``window.pelvic.marks``);
-- **serve, page on a running server**: from opening the page to vtk.js's first frame with the
+- **serve, page on a running server**: from opening the page to the player's first frame with the
   whole scene (viewer.js's ``firstFrame`` mark), the server already up and its scene built;
 - **serve, from its start**: from starting `pelvic-spread serve` to that first frame.
 
@@ -139,7 +139,7 @@ class ServePages:
         return page
 
     def page_first_frame(self, gl: list[str]) -> float:
-        """Seconds from opening the page (fresh browser) to vtk.js's first whole frame."""
+        """Seconds from opening the page (fresh browser) to the player's first whole frame."""
         browser = self.pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                           args=ARGS + gl)
         try:

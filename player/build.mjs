@@ -3,14 +3,6 @@ import { build } from "esbuild";
 import { readFileSync, writeFileSync } from "node:fs";
 
 const out = new URL("../app/player/static/", import.meta.url).pathname;
-// vtk.js's shader cache keys programs by an MD5 of their source; the source is key enough
-const shaderKey = {
-  name: "shader-key",
-  setup(b) {
-    b.onResolve({ filter: /^spark-md5$/ }, () => ({
-      path: new URL("src/shader-key.js", import.meta.url).pathname }));
-  },
-};
 const result = await build({
   entryPoints: ["src/index.js"],
   bundle: true,
@@ -21,7 +13,6 @@ const result = await build({
   legalComments: "none",
   outfile: `${out}player.js`,
   metafile: true,
-  plugins: [shaderKey],
   logLevel: "info",
 });
 // the offline page inlines the script: no "</script" may appear in it

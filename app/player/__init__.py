@@ -2,8 +2,9 @@
 
 ``bundle.build_bundle(scene)`` packs the geometry (once per drawable node, quantised), the
 arrival-time scalars, the timeline, the clinical record, the cameras and the legend into one
-binary; ``static/player.js`` (built from ``player/`` by esbuild, vtk.js inside) draws it and
-computes every frame itself. ``export`` writes it as one offline HTML file or a static site.
+binary; ``static/player.js`` (built from ``player/`` by esbuild, with its own WebGL 2 renderer)
+draws it and computes every frame itself. ``export`` writes it as one offline HTML file or a
+static site.
 """
 
 from app.player.bundle import Bundle, build_bundle, read_bundle

@@ -1,13 +1,14 @@
 /* Camera transitions and projection: the same rules as app/web/camera_logic.py (interpolate)
  * and app/web/static/viewer.js, so that a preset flight looks the same everywhere. */
 
-const sub = (a, b) => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-const add = (a, b) => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-const mul = (a, s) => [a[0] * s, a[1] * s, a[2] * s];
-const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-const norm = (a) => Math.sqrt(dot(a, a));
-const unit = (a) => mul(a, 1 / (norm(a) || 1));
-const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+// 3-vectors as arrays (gl.js and interact.js use these too)
+export const sub = (a, b) => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+export const add = (a, b) => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+export const mul = (a, s) => [a[0] * s, a[1] * s, a[2] * s];
+export const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+export const norm = (a) => Math.sqrt(dot(a, a));
+export const unit = (a) => mul(a, 1 / (norm(a) || 1));
+export const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
   a[0] * b[1] - a[1] * b[0]];
 
 function slerp(a, b, s) {

@@ -1,4 +1,4 @@
-/* Fast approximate antialiasing (FXAA) for the player's 3D view: a pass after vtk.js draws.
+/* Fast approximate antialiasing (FXAA) for the player's 3D view: a pass after the scene is drawn.
  *
  * Why: the browser's own antialiasing (a multisampled drawing buffer, WebGL's default) keeps
  * four samples a pixel, and in software WebGL that is most of a frame: on this project's 2-core
@@ -125,85 +125,41 @@ function compile(gl, type, source) {
   return shader;
 }
 
-/** The WebGL state the pass changes, followed as it is set: reading it back (getParameter,
- * isEnabled) can make the page wait for the GPU to finish the frame, as it does here with the
- * machine's GL (about 0.15 s a frame). Starts from WebGL's defaults: make it before the
- * context is first used. */
-function follow(gl) {
-  const state = {
-    caps: new Map(), program: null, vao: null, unit: gl.TEXTURE0, textures: new Map(),
-    draw: null, read: null, viewport: [0, 0, gl.drawingBufferWidth, gl.drawingBufferHeight],
-    depthMask: true, colorMask: [true, true, true, true],
-  };
-  const wrap = (name, note) => {
-    const real = gl[name].bind(gl);
-    gl[name] = (...args) => {
-      note(...args);
-      return real(...args);
-    };
-  };
-  wrap("enable", (cap) => state.caps.set(cap, true));
-  wrap("disable", (cap) => state.caps.set(cap, false));
-  wrap("useProgram", (program) => { state.program = program; });
-  wrap("bindVertexArray", (vao) => { state.vao = vao; });
-  wrap("activeTexture", (unit) => { state.unit = unit; });
-  wrap("bindTexture", (target, texture) => {
-    if (target === gl.TEXTURE_2D) state.textures.set(state.unit, texture);
-  });
-  wrap("bindFramebuffer", (target, fb) => {
-    if (target !== gl.READ_FRAMEBUFFER) state.draw = fb;
-    if (target !== gl.DRAW_FRAMEBUFFER) state.read = fb;
-  });
-  wrap("viewport", (...box) => { state.viewport = box; });
-  wrap("depthMask", (on) => { state.depthMask = on; });
-  wrap("colorMask", (...mask) => { state.colorMask = mask; });
-  return state;
-}
-
-/** A render pass for vtk.js's OpenGL render window (after its ForwardPass): filters what was
- * drawn, in place. WebGL state it changes is put back, since vtk.js remembers what it bound.
- * Make it before vtk.js first uses ``gl``. */
+/** The filter on a WebGL 2 context: ``draw()`` filters the default framebuffer's picture in
+ * place. It leaves depth testing, blending and culling off and its own program, vertex array
+ * and texture bound (on unit 0): the renderer sets what it needs at each frame's start. */
 export function fxaaPass(gl) {
-  const now = follow(gl);
   let program = null;
   let texture = null;
   let vao = null;
   let texelAt = null;
   let size = [0, 0];
-  let deleted = false;
 
   function setup() {
     program = gl.createProgram();
     gl.attachShader(program, compile(gl, gl.VERTEX_SHADER, VS));
     gl.attachShader(program, compile(gl, gl.FRAGMENT_SHADER, FS));
     gl.linkProgram(program);
-    if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
-      const log = gl.getProgramInfoLog(program);
-      gl.deleteProgram(program);
-      program = null;
-      throw new Error(`the antialiasing filter did not build: ${log}`);
-    }
-    texelAt = gl.getUniformLocation(program, "texel");
     texture = gl.createTexture();
     vao = gl.createVertexArray();
   }
 
-  const CAPS = [gl.DEPTH_TEST, gl.BLEND, gl.CULL_FACE, gl.SCISSOR_TEST, gl.STENCIL_TEST];
-
-  function filter() {
+  function draw() {
     const w = gl.drawingBufferWidth;
     const h = gl.drawingBufferHeight;
-    if (deleted || w < 2 || h < 2 || gl.isContextLost()) return;
+    if (w < 2 || h < 2 || gl.isContextLost()) return;
     if (!program) setup();
-    const saved = {
-      program: now.program, vao: now.vao, unit: now.unit, draw: now.draw, read: now.read,
-      viewport: now.viewport, depthMask: now.depthMask, colorMask: now.colorMask,
-      caps: CAPS.map((c) => !!now.caps.get(c)),
-    };
+    if (!texelAt) {
+      if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
+        const log = gl.getProgramInfoLog(program);
+        gl.deleteProgram(program);
+        program = null;
+        throw new Error(`the antialiasing filter did not build: ${log}`);
+      }
+      texelAt = gl.getUniformLocation(program, "texel");
+    }
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.activeTexture(gl.TEXTURE0);
-    const savedTexture = now.textures.get(gl.TEXTURE0) || null;
-    const offscreen = saved.draw !== null || saved.read !== null; // (vtk.js leaves none bound)
-    if (offscreen) gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.bindTexture(gl.TEXTURE_2D, texture);
     if (w !== size[0] || h !== size[1]) {
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, w, h, 0, gl.RGBA, gl.UNSIGNED_BYTE, null);
@@ -214,41 +170,33 @@ export function fxaaPass(gl) {
       size = [w, h];
     }
     gl.copyTexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, 0, 0, w, h);
-    CAPS.forEach((c, i) => { if (saved.caps[i]) gl.disable(c); });
-    if (saved.depthMask) gl.depthMask(false);
-    gl.colorMask(true, true, true, true);
+    gl.disable(gl.DEPTH_TEST);
+    gl.disable(gl.BLEND);
+    gl.disable(gl.CULL_FACE);
+    gl.depthMask(false);
     gl.viewport(0, 0, w, h);
     gl.useProgram(program);
     gl.uniform2f(texelAt, 1 / w, 1 / h);
     gl.bindVertexArray(vao);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
-
-    gl.bindVertexArray(saved.vao);
-    gl.useProgram(saved.program);
-    gl.bindTexture(gl.TEXTURE_2D, savedTexture);
-    gl.activeTexture(saved.unit);
-    if (offscreen) {
-      gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, saved.draw);
-      gl.bindFramebuffer(gl.READ_FRAMEBUFFER, saved.read);
-    }
-    gl.viewport(...saved.viewport);
-    gl.depthMask(saved.depthMask);
-    gl.colorMask(...saved.colorMask);
-    CAPS.forEach((c, i) => { if (saved.caps[i]) gl.enable(c); });
+    gl.bindVertexArray(null);
+    gl.depthMask(true);
   }
 
   return {
-    traverse: filter,
-    isDeleted: () => deleted,
-    releaseGraphicsResources() {
-      if (program) gl.deleteProgram(program);
-      if (texture) gl.deleteTexture(texture);
-      if (vao) gl.deleteVertexArray(vao);
-      program = texture = vao = null;
-      size = [0, 0];
+    /** Compile now, so that the GPU's compiler works while the page goes on. */
+    prepare() {
+      if (!program) setup();
     },
-    delete() {
-      deleted = true;
+    draw,
+    release() {
+      if (program && !gl.isContextLost()) {
+        gl.deleteProgram(program);
+        gl.deleteTexture(texture);
+        gl.deleteVertexArray(vao);
+      }
+      program = texture = vao = texelAt = null;
+      size = [0, 0];
     },
   };
 }

@@ -2,9 +2,9 @@
  *
  * The bundle (app/player/bundle.py) holds the geometry once, the arrival-time scalars, the
  * timeline, the record, the cameras and the legend. Per frame the player computes the state
- * itself (timeline.js) and changes only lookup-table ranges, matrices and visibility on vtk.js
- * objects built once; it never waits for a server. The page UI (page.js), `serve`'s view and
- * lecture followers drive it through this API.
+ * itself (timeline.js) and changes only colour-table mappings, matrices and visibility of
+ * surfaces sent to the GPU once (gl.js draws them); it never waits for a server. The page UI
+ * (page.js), `serve`'s view and lecture followers drive it through this API.
  *
  * API
  * ---
@@ -16,8 +16,6 @@
  *                 clock: () => ms
  *                 (default Date.now: the wall clock play() anchors are read against),
  *                 size: [w, h] (a fixed picture size; default: the container's),
- *                 slide: true (colour ranges slide in the shader; false: vtk.js moves its
- *                 tables' ranges, slower, the same colours),
  *                 fxaa: true (antialiased by FXAA, as `render` is; false: not at all)}
  *
  *   player.header                   the bundle's header (name, cameras, timeline, legend...)
@@ -79,120 +77,22 @@
  *   player.ready                    a promise: resolves after the first frame is drawn
  */
 
-// the WebGL view nodes the scene uses (the Geometry profile also brings axes, scalar bars,
-// 2D mappers and a skybox: a fifth of the script, compiled on every open)
-import "@kitware/vtk.js/Rendering/OpenGL/Actor";
-import "@kitware/vtk.js/Rendering/OpenGL/Camera";
-import "@kitware/vtk.js/Rendering/OpenGL/PolyDataMapper";
-import "@kitware/vtk.js/Rendering/OpenGL/Renderer";
-import vtkDataArray from "@kitware/vtk.js/Common/Core/DataArray";
-import vtkLookupTable from "@kitware/vtk.js/Common/Core/LookupTable";
-import vtkCellArray from "@kitware/vtk.js/Common/Core/CellArray";
-import vtkPolyData from "@kitware/vtk.js/Common/DataModel/PolyData";
-import vtkPlane from "@kitware/vtk.js/Common/DataModel/Plane";
-import vtkActor from "@kitware/vtk.js/Rendering/Core/Actor";
-import vtkMapper from "@kitware/vtk.js/Rendering/Core/Mapper";
-import vtkLight from "@kitware/vtk.js/Rendering/Core/Light";
-import vtkRenderer from "@kitware/vtk.js/Rendering/Core/Renderer";
-import vtkRenderWindow from "@kitware/vtk.js/Rendering/Core/RenderWindow";
-import vtkRenderWindowInteractor from "@kitware/vtk.js/Rendering/Core/RenderWindowInteractor";
-import vtkOpenGLRenderWindow from "@kitware/vtk.js/Rendering/OpenGL/RenderWindow";
-import vtkInteractorStyleTrackballCamera from "@kitware/vtk.js/Interaction/Style/InteractorStyleTrackballCamera";
-
 import { makeTimeline } from "./timeline.js";
 import { fxaaPass } from "./fxaa.js";
+import { createRenderer, headerMode } from "./gl.js";
+import { bindTrackball } from "./interact.js";
 import { interpolate, ease, project } from "./camera.js";
 
 const TRANSITION_S = 0.8;
 
-/** Row-major 4x4 (the bundle's and Python's) -> column-major (vtk.js's user matrix). */
+/** Row-major 4x4 (the bundle's and Python's) -> column-major (WebGL's). */
 function colMajor(m) {
   return [m[0], m[4], m[8], m[12], m[1], m[5], m[9], m[13], m[2], m[6], m[10], m[14],
     m[3], m[7], m[11], m[15]];
 }
 
-function polyData(geom, array) {
-  const q = array(geom.points);
-  const n = q.length / 3;
-  const pts = new Float32Array(q.length);
-  const ranges = [];
-  for (let k = 0; k < 3; k++) {
-    const lo = geom.min[k];
-    const step = geom.step[k];
-    let qmin = 65535;
-    let qmax = 0;
-    for (let i = k; i < q.length; i += 3) {
-      const v = q[i];
-      pts[i] = lo + v * step;
-      if (v < qmin) qmin = v;
-      if (v > qmax) qmax = v;
-    }
-    ranges.push(n ? { min: Math.fround(lo + qmin * step), max: Math.fround(lo + qmax * step) }
-      : { min: 0, max: 0 });
-  }
-  const tris = array(geom.tris);
-  const m = tris.length / 3;
-  const cells = new Uint32Array(4 * m);
-  for (let i = 0; i < m; i++) {
-    cells[4 * i] = 3;
-    cells[4 * i + 1] = tris[3 * i];
-    cells[4 * i + 2] = tris[3 * i + 1];
-    cells[4 * i + 3] = tris[3 * i + 2];
-  }
-  const pd = vtkPolyData.newInstance();
-  pd.getPoints().setData(pts, 3);
-  // the ranges fell out of the loop above: vtk.js need not scan the points for its bounds
-  ranges.forEach((r, k) => pd.getPoints().setRange(r, k));
-  pd.setPolys(vtkCellArray.newInstance({ values: cells }));
-  if (geom.normals) {
-    const qn = array(geom.normals);
-    const nrm = new Float32Array(qn.length);
-    for (let i = 0; i < qn.length; i++) nrm[i] = qn[i] / 127;
-    pd.getPointData().setNormals(vtkDataArray.newInstance({
-      name: "Normals", numberOfComponents: 3, values: nrm }));
-  }
-  return pd;
-}
-
-function lookupTable(spec) {
-  const lut = vtkLookupTable.newInstance();
-  if (spec.below) {
-    lut.setBelowRangeColor(...spec.below);
-    lut.setUseBelowRangeColor(true);
-  }
-  if (spec.above) {
-    lut.setAboveRangeColor(...spec.above);
-    lut.setUseAboveRangeColor(true);
-  }
-  lut.setNanColor(...spec.nan);
-  const rows = [];
-  for (let i = 0; i < spec.table.length; i += 4) rows.push(spec.table.slice(i, i + 4));
-  lut.setTable(rows);
-  return lut;
-}
-
-/** vtk.js's texture coordinate of a value v for range r and n colours: (v - origin) * scale
- * (ScalarColoringHelper: the range's ends on the centres of texels 1 and n). */
-function texelMap(r, n) {
-  const w = (r[1] - r[0]) / (n - 1);
-  return { origin: r[0] - 1.5 * w, scale: 1 / (r[1] - r[0] + 3 * w) };
-}
-
-function makeLight(spec) {
-  const light = vtkLight.newInstance();
-  // a VTK headlight in a set of several is a camera light at (0, 0, 1): vtk.js shades
-  // non-scene lights by their direction in view coordinates
-  light.setLightType(spec.type === "HeadLight" ? "CameraLight" : spec.type);
-  light.setPosition(...spec.position);
-  light.setFocalPoint(...spec.focal);
-  light.setColor(...spec.color);
-  light.setIntensity(spec.intensity);
-  light.setPositional(false);
-  return light;
-}
-
-// vtk.js's own choice, as its get3DContext asks, but single-sampled: the view is antialiased
-// by the FXAA pass (fxaa.js), as `render`'s stills are, at a fraction of the cost
+// single-sampled: the view is antialiased by the FXAA pass (fxaa.js), as `render`'s stills
+// are, at a fraction of the cost of the browser's multisampling
 const CONTEXT = {
   preserveDrawingBuffer: false, depth: true, alpha: true, powerPreference: "high-performance",
   antialias: false,
@@ -221,128 +121,60 @@ export function createPlayer(container, bundle, options = {}) {
   overlay.className = "psp-overlay";
   container.appendChild(overlay);
 
-  // -- vtk.js scene ------------------------------------------------------------------------
-  const renderWindow = vtkRenderWindow.newInstance();
-  const glWindow = vtkOpenGLRenderWindow.newInstance();
+  // -- the 3D scene --------------------------------------------------------------------------
+  const canvas = document.createElement("canvas");
+  canvas.style.display = "block";
+  canvasBox.appendChild(canvas);
+  let size = [1, 1];
   // The canvas takes its size before the context exists: resizing it afterwards makes the
   // browser reallocate the drawing buffer (about 80 ms on a software GPU).
   function sizeCanvas() {
     const w = options.size ? options.size[0] : container.clientWidth;
     const h = options.size ? options.size[1] : container.clientHeight;
     const dpr = options.size ? 1 : window.devicePixelRatio || 1;
-    const size = [Math.max(1, Math.floor(w * dpr)), Math.max(1, Math.floor(h * dpr))];
-    glWindow.setSize(...size);
-    const canvas = glWindow.getCanvas();
+    size = [Math.max(1, Math.floor(w * dpr)), Math.max(1, Math.floor(h * dpr))];
     if (canvas.width !== size[0]) canvas.width = size[0];
     if (canvas.height !== size[1]) canvas.height = size[1];
     canvas.style.width = `${w}px`;
     canvas.style.height = `${h}px`;
   }
   sizeCanvas();
-  // Translucent surfaces blend in actor order with depth writes off, as VTK does without
-  // depth peeling (what the still renderer uses): vtk.js takes that path when the context
-  // has no float colour buffers, so hide them. It is also cheaper than vtk.js's
-  // order-independent pass (a float framebuffer, a depth pre-pass of every opaque surface).
-  // vtk.js freezes its objects, so this shapes the context itself: the canvas hands vtk.js
-  // the context made here (the first getContext call fixes its attributes).
-  const gl = glWindow.getCanvas().getContext("webgl2", CONTEXT);
+  const gl = canvas.getContext("webgl2", CONTEXT);
   if (!gl) throw new Error("this browser offers no WebGL 2, which the 3D view needs");
-  const getExtension = gl.getExtension.bind(gl);
-  const floatBuffers = /^EXT_color_buffer(_half)?_float$/;
-  gl.getExtension = (name) => (floatBuffers.test(name) ? null : getExtension(name));
-  const fxaa = options.fxaa !== false ? fxaaPass(gl) : null; // (before vtk.js sets any state)
-  renderWindow.addView(glWindow);
-  glWindow.setContainer(canvasBox);
-  // every frame, whoever asks for it (the player, the mouse), ends with the FXAA pass
-  if (fxaa) glWindow.setRenderPasses([...glWindow.getRenderPasses(), fxaa]);
-  const base = vtkRenderer.newInstance();
-  base.setBackground(...H.background);
-  const top = vtkRenderer.newInstance();
-  renderWindow.addRenderer(base);
-  renderWindow.addRenderer(top);
-  renderWindow.setNumberOfLayers(2);
-  top.setLayer(1);
-  top.setPreserveColorBuffer(true);
-  top.setInteractive(false);
-  const camera = base.getActiveCamera();
-  top.setActiveCamera(camera);
-  [base, top].forEach((ren, i) => {
-    ren.setAutomaticLightCreation(false);
-    ren.setTwoSidedLighting(true);
-    (H.lights[i] || []).forEach((spec) => {
-      // a lone headlight of intensity 1 takes VTK's (and vtk.js's) simple shading path
-      const lone = H.lights[i].length === 1 && spec.type === "HeadLight" && spec.intensity === 1;
-      if (lone) {
-        const l = vtkLight.newInstance();
-        l.setLightTypeToHeadLight();
-        ren.addLight(l);
-      } else {
-        ren.addLight(makeLight(spec));
-      }
-    });
-  });
+  const renderer = createRenderer(gl);
+  const fxaa = options.fxaa !== false ? fxaaPass(gl) : null;
+  // Layer 0 draws the anatomy; layer 1 (the spread: arrows, heads, masses) over it, its
+  // depth cleared, lit by its own lights (as the still renderer's two layers are).
+  const layers = [0, 1].map((i) => ({ actors: [], lights: renderer.lights(H.lights[i] || []) }));
+  let camera = { position: [0, 0, 1], focalPoint: [0, 0, 0], viewUp: [0, 1, 0], viewAngle: 30 };
 
-  const geoms = H.geoms.map((g) => polyData(g, array));
-  const uses = new Array(geoms.length).fill(0);
-  H.actors.forEach((a) => { uses[a.geom] += 1; });
-  const luts = H.luts.map(lookupTable);
-  // Sliding colour ranges. A vertex's colour is its arrival time through a lookup table whose
-  // range slides with the time shown (timeline.js: nerveRange, arrowRange). Moving a vtk.js
-  // table's range makes every surface it colours rebuild its texture coordinates, colour
-  // texture and vertex buffer, each frame (about 40 ms of script per frame here). So each
-  // table keeps one range (the right width, ending at 0) and the vertex shader maps a texture
-  // coordinate s to a * s + b: the linear map between vtk.js's coordinates for the two ranges
-  // (ScalarColoringHelper: the range's ends sit on the centres of texels 1 and n, the below
-  // and above colours outside them). The same colours; a frame changes two numbers a table.
-  // options.slide === false moves the tables' ranges instead (vtk.js's own way, for tests).
-  const sliding = options.slide !== false;
-  const ranges = H.luts.map((spec, i) => {
-    const width = spec.range === "nerve" && H.timeline ? H.timeline.leadTime : 1;
-    luts[i].setMappingRange(-width, 0);
-    luts[i].build();
-    const n = Math.min(Math.max(luts[i].getNumberOfAvailableColors(), 2), 4094);
-    return { kind: spec.range, n, from: texelMap([-width, 0], n), remap: [1, 0] };
-  });
+  const geoms = H.geoms.map((g) => renderer.geometry({
+    points: array(g.points), min: g.min, step: g.step,
+    normals: g.normals ? array(g.normals) : null, tris: array(g.tris), closed: g.closed }));
+  const tables = H.luts.map((spec) => renderer.table(spec));
+  // The shaders start compiling now: a software GPU takes longer over them (and over
+  // preparing their states) than over a frame, and it works on them while the script goes on.
+  renderer.prepare([...new Set(H.actors.map((a) => `${a.layer === 1 ? 1 : 0}:${headerMode(H, a)}`))]
+    .map((k) => k.split(":").map(Number)).map(([i, mode]) => [layers[i].lights, mode]));
+  if (fxaa) fxaa.prepare();
+  // Sliding colour ranges: a vertex's colour is its arrival time through a table whose range
+  // slides with the time shown (timeline.js: nerveRange, arrowRange); per frame only the
+  // table's mapping changes (two numbers), never a buffer.
   function slide(state) {
-    ranges.forEach((g, i) => {
-      const r = g.kind === "nerve" ? state.nerveRange : state.arrowRange;
-      if (!sliding) {
-        luts[i].setMappingRange(...r);
-        return;
-      }
-      const to = texelMap(r, g.n);
-      g.remap[0] = to.scale / g.from.scale;
-      g.remap[1] = (g.from.origin - to.origin) * to.scale;
+    H.luts.forEach((spec, i) => {
+      tables[i].setRange(spec.range === "nerve" ? state.nerveRange : state.arrowRange);
     });
   }
-  const REMAP = [
-    { shaderType: "Vertex", originalValue: "attribute vec2 tcoordMC;",
-      replacementValue: "attribute vec2 tcoordMC;\nuniform vec2 remapTCoord;",
-      replaceFirst: false, replaceAll: false },
-    { shaderType: "Vertex", originalValue: "tcoordVCVSOutput = tcoordMC;",
-      replacementValue: "tcoordVCVSOutput = vec2(remapTCoord.x * tcoordMC.s + remapTCoord.y, tcoordMC.t);",
-      replaceFirst: false, replaceAll: false },
-  ];
-  /** Colour a mapper's surface by its "arrival" point array through table i, sliding. */
-  function colourByArrival(mapper, i) {
-    mapper.setLookupTable(luts[i]);
-    mapper.setUseLookupTableScalarRange(true);
-    mapper.setScalarModeToUsePointFieldData();
-    mapper.setColorByArrayName("arrival");
-    mapper.setColorModeToMapScalars();
-    mapper.setInterpolateScalarsBeforeMapping(true);
-    mapper.setScalarVisibility(true);
-    const remap = ranges[i].remap;
-    mapper.setViewSpecificProperties({
-      OpenGL: { ShaderReplacements: REMAP },
-      ShadersCallbacks: [{
-        userData: remap,
-        callback(m, cellBO) {
-          const program = cellBO.getProgram();
-          if (program.isUniformUsed("remapTCoord")) program.setUniform2f("remapTCoord", m[0], m[1]);
-        },
-      }],
-    });
+  /** An actor's look from the bundle's property record. */
+  function dress(a, prop) {
+    a.color = prop.color.slice();
+    a.opacity = prop.opacity;
+    a.ambient = prop.ambient;
+    a.diffuse = prop.diffuse;
+    a.specular = prop.specular;
+    a.specularPower = prop.specularPower;
+    a.flat = !!prop.flat;
+    return a;
   }
   const actors = {};
   const nodeActors = [];
@@ -351,34 +183,11 @@ export function createPlayer(container, bundle, options = {}) {
   // third off a frame in software WebGL (cullBacks)
   const closedActors = [];
   H.actors.forEach((a) => {
-    const mapper = vtkMapper.newInstance();
-    let pd = geoms[a.geom];
-    if (a.arrival) {
-      // each coloured surface carries its own arrival array (a shared geometry is copied)
-      if (uses[a.geom] > 1) {
-        pd = vtkPolyData.newInstance();
-        pd.shallowCopy(geoms[a.geom]);
-      }
-      pd.getPointData().addArray(vtkDataArray.newInstance({
-        name: "arrival", numberOfComponents: 1, values: array(a.arrival) }));
-      colourByArrival(mapper, a.lut);
-    } else {
-      mapper.setScalarVisibility(false);
-    }
-    mapper.setInputData(pd);
-    const actor = vtkActor.newInstance();
-    actor.setMapper(mapper);
-    const p = actor.getProperty();
-    p.setColor(...a.prop.color);
-    p.setOpacity(a.prop.opacity);
-    p.setAmbient(a.prop.ambient);
-    p.setDiffuse(a.prop.diffuse);
-    p.setSpecular(a.prop.specular);
-    p.setSpecularPower(a.prop.specularPower);
-    if (a.prop.flat) p.setInterpolationToFlat();
-    else p.setInterpolationToPhong();
-    actor.setVisibility(!!a.visible);
-    (a.layer === 1 ? top : base).addActor(actor);
+    const actor = dress(renderer.actor(geoms[a.geom], a.arrival
+      ? { arrival: array(a.arrival), lut: tables[a.lut] } : {}), a.prop);
+    actor.visible = !!a.visible;
+    actor.clip = true;
+    layers[a.layer === 1 ? 1 : 0].actors.push(actor);
     actors[a.id] = actor;
     if (a.kind === "node") nodeActors.push(a.id);
     if (H.geoms[a.geom].closed) closedActors.push(actor);
@@ -386,11 +195,10 @@ export function createPlayer(container, bundle, options = {}) {
 
   // Clipping range from everything that can be drawn (both layers share the camera).
   const bounds = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
-  geoms.forEach((pd) => {
-    const b = pd.getBounds();
+  geoms.forEach((g) => {
     for (let k = 0; k < 3; k++) {
-      bounds[2 * k] = Math.min(bounds[2 * k], b[2 * k]);
-      bounds[2 * k + 1] = Math.max(bounds[2 * k + 1], b[2 * k + 1]);
+      bounds[2 * k] = Math.min(bounds[2 * k], g.bounds[2 * k]);
+      bounds[2 * k + 1] = Math.max(bounds[2 * k + 1], g.bounds[2 * k + 1]);
     }
   });
   H.timeline?.masses.forEach((m) => {
@@ -400,8 +208,6 @@ export function createPlayer(container, bundle, options = {}) {
       bounds[2 * k + 1] = Math.max(bounds[2 * k + 1], m.center[k] + r);
     }
   });
-  const resetClipping = base.resetCameraClippingRange;
-  base.resetCameraClippingRange = () => resetClipping(bounds);
 
   // -- timeline ----------------------------------------------------------------------------
   let timeline = null;
@@ -422,14 +228,14 @@ export function createPlayer(container, bundle, options = {}) {
     for (const [id, h] of Object.entries(state.heads)) {
       const a = actors[`head:${id}`];
       if (!a) continue;
-      a.setVisibility(h.visible);
-      a.setUserMatrix(colMajor(h.matrix));
+      a.visible = h.visible;
+      a.matrix = (colMajor(h.matrix));
     }
     for (const [id, m] of Object.entries(state.masses)) {
       const a = actors[`mass:${id}`];
       if (!a) continue;
-      a.setVisibility(m.visible);
-      a.setUserMatrix(colMajor(m.matrix));
+      a.visible = m.visible;
+      a.matrix = (colMajor(m.matrix));
     }
     placeDiscs(state);
   }
@@ -488,14 +294,12 @@ export function createPlayer(container, bundle, options = {}) {
     const a = actors[id];
     const spec = nodeSpecs[id];
     if (!a || !spec) throw new Error(`unknown structure '${id}'`);
-    const p = a.getProperty();
-    const opacity = look && look.opacity !== undefined && look.opacity !== null
+    a.opacity = look && look.opacity !== undefined && look.opacity !== null
       ? Math.min(1, Math.max(0, Number(look.opacity))) : spec.prop.opacity;
-    p.setOpacity(opacity);
-    p.setColor(...((look && colour(look.color)) || spec.prop.color));
+    a.color = ((look && colour(look.color)) || spec.prop.color).slice();
   }
   function refreshVisibility() {
-    nodeActors.forEach((id) => actors[id].setVisibility(effective(id)));
+    nodeActors.forEach((id) => { actors[id].visible = effective(id); });
     slabLooks();
     schedule();
   }
@@ -504,15 +308,12 @@ export function createPlayer(container, bundle, options = {}) {
   let presetName = null;
   let flight = 0;
   const camNow = () => ({
-    position: camera.getPosition(), focalPoint: camera.getFocalPoint(),
-    viewUp: camera.getViewUp(), viewAngle: camera.getViewAngle(), preset: presetName,
+    position: camera.position.slice(), focalPoint: camera.focalPoint.slice(),
+    viewUp: camera.viewUp.slice(), viewAngle: camera.viewAngle, preset: presetName,
   });
   function setCameraNow(c) {
-    camera.setPosition(...c.position);
-    camera.setFocalPoint(...c.focalPoint);
-    camera.setViewUp(...c.viewUp);
-    camera.setViewAngle(c.viewAngle);
-    base.resetCameraClippingRange();
+    camera = { position: c.position.map(Number), focalPoint: c.focalPoint.map(Number),
+      viewUp: c.viewUp.map(Number), viewAngle: Number(c.viewAngle) };
   }
   function findPreset(name) {
     return H.cameras.find((c) => c.name === name) || (H.camera.name === name ? H.camera : null);
@@ -559,14 +360,14 @@ export function createPlayer(container, bundle, options = {}) {
     });
   }
 
-  // -- slab: two clipping planes on every mapper, caps, mass discs, faint context ------------
+  // -- slab: two clipping planes on every surface, caps, mass discs, faint context ----------
   // Geometry is built per slab move only; per frame the discs move by matrix (placeDiscs).
-  const slabPlanes = [vtkPlane.newInstance(), vtkPlane.newInstance()];
   let slab = null; // the message shown
-  let clipped = []; // mappers carrying the planes
-  let caps = []; // {node, actor}
+  let planes = null; // the slab's two planes, [x, y, z, nx, ny, nz] each
+  let caps = []; // {node, actor, geom}
   const ghosts = {}; // node id -> actor (the whole surface, unclipped, faint)
   const discs = {}; // mass id -> [lower, upper] actors (a unit disc)
+  let discGeom = null;
   const specOf = {};
   H.actors.forEach((a) => {
     specOf[a.id] = a;
@@ -581,60 +382,38 @@ export function createPlayer(container, bundle, options = {}) {
 
   function capActor(item, look) {
     const uv = new Int16Array(bytesOf(item.uv));
-    const tri = item.index === "uint32" ? new Uint32Array(bytesOf(item.tri))
+    const tris = item.index === "uint32" ? new Uint32Array(bytesOf(item.tri))
       : new Uint16Array(bytesOf(item.tri));
     const n = uv.length / 2;
-    const pts = new Float32Array(3 * n);
+    const positions = new Float32Array(3 * n);
     const [o, u, v, k] = [item.origin, item.u, item.v, 1 / item.scale];
     for (let i = 0; i < n; i++) {
       const a = uv[2 * i] * k;
       const b = uv[2 * i + 1] * k;
-      for (let j = 0; j < 3; j++) pts[3 * i + j] = o[j] + a * u[j] + b * v[j];
+      for (let j = 0; j < 3; j++) positions[3 * i + j] = o[j] + a * u[j] + b * v[j];
     }
-    const m = tri.length / 3;
-    const cells = new Uint32Array(4 * m);
-    for (let i = 0; i < m; i++) {
-      cells[4 * i] = 3;
-      cells[4 * i + 1] = tri[3 * i];
-      cells[4 * i + 2] = tri[3 * i + 1];
-      cells[4 * i + 3] = tri[3 * i + 2];
-    }
-    const pd = vtkPolyData.newInstance();
-    pd.getPoints().setData(pts, 3);
-    pd.setPolys(vtkCellArray.newInstance({ values: cells }));
-    const mapper = vtkMapper.newInstance();
+    const geom = renderer.geometry({ positions, normals: null, tris });
     const spec = specOf[item.node];
-    if (item.arrival && spec && spec.arrival) {
-      // a cut nerve shows the spread as its surface does: the same table, the same range
-      pd.getPointData().addArray(vtkDataArray.newInstance({
-        name: "arrival", numberOfComponents: 1, values: new Float32Array(bytesOf(item.arrival)) }));
-      colourByArrival(mapper, spec.lut);
-    } else {
-      mapper.setScalarVisibility(false);
-    }
-    mapper.setInputData(pd);
-    const actor = vtkActor.newInstance();
-    actor.setMapper(mapper);
-    const p = actor.getProperty();
-    p.setAmbient(look.capAmbient);
-    p.setDiffuse(look.capDiffuse);
-    p.setSpecular(0);
-    return actor;
+    // a cut nerve shows the spread as its surface does: the same table, the same range
+    const coloured = item.arrival && spec && spec.arrival;
+    const actor = renderer.actor(geom, coloured
+      ? { arrival: new Float32Array(bytesOf(item.arrival)), lut: tables[spec.lut] } : {});
+    actor.ambient = look.capAmbient;
+    actor.diffuse = look.capDiffuse;
+    actor.specular = 0;
+    return { actor, geom };
   }
 
   function unitDisc(sides) {
-    const pts = new Float32Array(3 * (sides + 1));
-    const cells = new Uint32Array(4 * sides);
+    const positions = new Float32Array(3 * (sides + 1));
+    const tris = new Uint16Array(3 * sides);
     for (let i = 0; i < sides; i++) {
       const t = (2 * Math.PI * i) / sides;
-      pts[3 * (i + 1)] = Math.cos(t);
-      pts[3 * (i + 1) + 1] = Math.sin(t);
-      cells.set([3, 0, 1 + i, 1 + ((i + 1) % sides)], 4 * i);
+      positions[3 * (i + 1)] = Math.cos(t);
+      positions[3 * (i + 1) + 1] = Math.sin(t);
+      tris.set([0, 1 + i, 1 + ((i + 1) % sides)], 3 * i);
     }
-    const pd = vtkPolyData.newInstance();
-    pd.getPoints().setData(pts, 3);
-    pd.setPolys(vtkCellArray.newInstance({ values: cells }));
-    return pd;
+    return renderer.geometry({ positions, normals: null, tris });
   }
 
   /** Caps and ghosts take their structure's visibility, colour and opacity (after a look). */
@@ -643,23 +422,23 @@ export function createPlayer(container, bundle, options = {}) {
     const look = slab.look;
     caps.forEach(({ node, actor }) => {
       const src = actors[node];
-      actor.setVisibility(!!src && src.getVisibility());
+      actor.visible = !!src && src.visible;
       if (!src) return;
-      const sp = src.getProperty();
-      actor.getProperty().setColor(...sp.getColor().map((c) => c * look.capShade));
-      actor.getProperty().setOpacity(sp.getOpacity());
+      actor.color = src.color.map((c) => c * look.capShade);
+      actor.opacity = src.opacity;
     });
     Object.entries(ghosts).forEach(([id, g]) => {
-      const on = slab.ghosts.includes(id) && actors[id].getVisibility();
-      g.setVisibility(on);
-      g.getProperty().setColor(...actors[id].getProperty().getColor());
+      g.visible = slab.ghosts.includes(id) && actors[id].visible;
+      g.color = actors[id].color.slice();
     });
   }
 
   /** Discs where the slab's faces cut a mass (per frame: a matrix each, as SlabLayer.apply). */
   function placeDiscs(state) {
     if (!slab || !H.timeline) {
-      Object.values(discs).forEach((pair) => pair.forEach((d) => d.setVisibility(false)));
+      Object.values(discs).forEach((pair) => pair.forEach((d) => {
+        d.visible = false;
+      }));
       return;
     }
     const { u, v, normal } = slab.axes;
@@ -673,31 +452,37 @@ export function createPlayer(container, bundle, options = {}) {
       pair.forEach((disc, i) => {
         const d = m.center[axis] - faces[i];
         if (!ms || !ms.visible || Math.abs(d) >= ms.radius) {
-          disc.setVisibility(false);
+          disc.visible = false;
           return;
         }
         const r = Math.sqrt(ms.radius * ms.radius - d * d);
         const sign = i === 0 ? -1 : 1;
         const c = m.center.map((x, k) => x - d * normal[k] + sign * slab.look.discStep * normal[k]);
-        disc.setUserMatrix(colMajor([u[0] * r, v[0] * r, w[0], c[0], u[1] * r, v[1] * r, w[1], c[1],
-          u[2] * r, v[2] * r, w[2], c[2], 0, 0, 0, 1]));
-        disc.setVisibility(true);
+        disc.matrix = colMajor([u[0] * r, v[0] * r, w[0], c[0], u[1] * r, v[1] * r, w[1], c[1],
+          u[2] * r, v[2] * r, w[2], c[2], 0, 0, 0, 1]);
+        disc.visible = true;
       });
     });
   }
 
+  function removeFrom(layer, actor) {
+    const i = layer.actors.indexOf(actor);
+    if (i >= 0) layer.actors.splice(i, 1);
+  }
+
   function setSlab(message) {
-    caps.forEach(({ actor }) => {
-      base.removeActor(actor);
-      actor.getMapper().delete();
-      actor.delete();
+    caps.forEach(({ actor, geom }) => {
+      removeFrom(layers[0], actor);
+      renderer.drop(actor);
+      renderer.dropGeometry(geom);
     });
     caps = [];
     if (!message) {
-      clipped.forEach((m) => slabPlanes.forEach((p) => m.removeClippingPlane(p)));
-      clipped = [];
+      planes = null;
       slab = null;
-      Object.values(ghosts).forEach((g) => g.setVisibility(false));
+      Object.values(ghosts).forEach((g) => {
+        g.visible = false;
+      });
       placeDiscs(null);
       schedule();
       return { clipped: 0, caps: 0 };
@@ -705,56 +490,39 @@ export function createPlayer(container, bundle, options = {}) {
     slab = message;
     slab.ghosts = slab.ghosts || [];
     const look = slab.look;
-    message.planes.forEach((p, i) => {
-      slabPlanes[i].setOrigin(p[0], p[1], p[2]);
-      slabPlanes[i].setNormal(p[3], p[4], p[5]);
-    });
-    if (!clipped.length) {
-      Object.values(actors).forEach((a) => {
-        const m = a.getMapper();
-        slabPlanes.forEach((p) => m.addClippingPlane(p));
-        clipped.push(m);
-      });
-    }
-    clipped.forEach((m) => m.modified());
+    planes = message.planes.map((p) => p.map(Number));
+    // the caps go in before the ghosts (the faint context blends over what is cut)
+    const firstGhost = layers[0].actors.findIndex((a) => Object.values(ghosts).includes(a));
+    const at = firstGhost < 0 ? layers[0].actors.length : firstGhost;
     message.caps.forEach((item) => {
       if (!actors[item.node]) return;
-      const actor = capActor(item, look);
-      base.addActor(actor);
-      caps.push({ node: item.node, actor });
+      const cap = capActor(item, look);
+      cap.actor.clip = false;
+      caps.push({ node: item.node, ...cap });
     });
+    layers[0].actors.splice(at, 0, ...caps.map((c) => c.actor));
     slab.ghosts.forEach((id) => {
       const spec = specOf[id];
       if (ghosts[id] || !spec) return;
-      const mapper = vtkMapper.newInstance();
-      mapper.setInputData(geoms[spec.geom]);
-      mapper.setScalarVisibility(false);
-      const g = vtkActor.newInstance();
-      g.setMapper(mapper);
-      const p = g.getProperty();
-      p.setOpacity(look.ghostOpacity);
-      p.setDiffuse(look.ghostDiffuse);
-      p.setAmbient(look.ghostAmbient);
-      base.addActor(g);
+      const g = renderer.actor(geoms[spec.geom]);
+      g.opacity = look.ghostOpacity;
+      g.diffuse = look.ghostDiffuse;
+      g.ambient = look.ghostAmbient;
+      layers[0].actors.push(g);
       ghosts[id] = g;
     });
     if (H.timeline) {
-      let disc = null;
       H.timeline.masses.forEach((m) => {
         const mass = actors[`mass:${m.id}`];
         if (discs[m.id] || !mass) return;
-        disc = disc || unitDisc(look.discSides);
-        const colour = mass.getProperty().getColor().map((c) => Math.min(1, c * look.discShade));
+        discGeom = discGeom || unitDisc(look.discSides);
+        const colour = mass.color.map((c) => Math.min(1, c * look.discShade));
         discs[m.id] = [0, 1].map(() => {
-          const mapper = vtkMapper.newInstance();
-          mapper.setInputData(disc);
-          mapper.setScalarVisibility(false);
-          const a = vtkActor.newInstance();
-          a.setMapper(mapper);
-          a.getProperty().setColor(...colour);
-          a.getProperty().setAmbient(look.discAmbient);
-          a.setVisibility(false);
-          top.addActor(a);
+          const a = renderer.actor(discGeom);
+          a.color = colour;
+          a.ambient = look.discAmbient;
+          a.visible = false;
+          layers[1].actors.push(a);
           return a;
         });
       });
@@ -762,7 +530,8 @@ export function createPlayer(container, bundle, options = {}) {
     slabLooks();
     placeDiscs(current);
     schedule();
-    return { clipped: clipped.length, caps: caps.length };
+    const clipped = Object.values(actors).filter((a) => a.clip).length;
+    return { clipped, caps: caps.length };
   }
 
   // -- drawing -------------------------------------------------------------------------------
@@ -776,15 +545,15 @@ export function createPlayer(container, bundle, options = {}) {
   function cullBacks() {
     const cut = !!slab; // a slab's planes open surfaces up
     closedActors.forEach((actor) => {
-      actor.getProperty().setBackfaceCulling(!cut && actor.getIsOpaque());
+      actor.cull = !cut && actor.isOpaque();
     });
   }
   function render() {
     pending = false;
     if (destroyed) return;
     cullBacks();
-    base.resetCameraClippingRange();
-    renderWindow.render();
+    renderer.render({ size, background: H.background, camera, bounds, layers, planes });
+    if (fxaa) fxaa.draw();
     placeLabels();
     frames++;
     emit("frame");
@@ -803,28 +572,27 @@ export function createPlayer(container, bundle, options = {}) {
   }
 
   // -- interaction --------------------------------------------------------------------------
-  let interactor = null;
+  let unbind = null;
   if (options.interactive !== false) {
-    interactor = vtkRenderWindowInteractor.newInstance();
-    interactor.setView(glWindow);
-    // initialize() draws at once, before the canvas has its size and the scene its time: a
-    // whole wasted frame (shaders, buffers) on the way to the first one. The first frame is
-    // the scheduled one below.
-    interactor.setEnableRender(false);
-    interactor.initialize();
-    interactor.setEnableRender(true);
-    interactor.bindEvents(canvasBox);
-    const style = vtkInteractorStyleTrackballCamera.newInstance();
-    interactor.setInteractorStyle(style);
-    style.onStartInteractionEvent(() => {
-      flight++;
-      presetName = null;
+    unbind = bindTrackball(canvasBox, {
+      camera: () => camera,
+      size: () => [Math.max(1, canvasBox.clientWidth), Math.max(1, canvasBox.clientHeight)],
+      set(c) {
+        setCameraNow(c);
+        schedule();
+      },
+      on: {
+        start() {
+          flight++;
+          presetName = null;
+        },
+        move() {
+          placeLabels();
+          emit("camera", camNow(), { source: "user", end: false });
+        },
+        end: () => emit("camera", camNow(), { source: "user", end: true }),
+      },
     });
-    style.onInteractionEvent(() => {
-      placeLabels();
-      emit("camera", camNow(), { source: "user", end: false });
-    });
-    style.onEndInteractionEvent(() => emit("camera", camNow(), { source: "user", end: true }));
   }
 
   // -- playback -----------------------------------------------------------------------------
@@ -978,9 +746,7 @@ export function createPlayer(container, bundle, options = {}) {
     getLook(id) { // what a drawable shows now: {visible, opacity, color}, or null
       const a = actors[id];
       if (!a || !nodeSpecs[id]) return null;
-      const p = a.getProperty();
-      return { visible: !!a.getVisibility(), opacity: p.getOpacity(),
-        color: Array.from(p.getColor()) };
+      return { visible: !!a.visible, opacity: a.opacity, color: a.color.slice() };
     },
     shown: (id) => effective(id),
     nodes: () => H.nodes,
@@ -1001,7 +767,7 @@ export function createPlayer(container, bundle, options = {}) {
     },
     render,
     resize,
-    canvas: () => glWindow.getCanvas(),
+    canvas: () => canvas,
     toScreen(point) {
       const rect = container.getBoundingClientRect();
       const q = project(camNow(), rect.width / Math.max(1, rect.height), point);
@@ -1012,13 +778,11 @@ export function createPlayer(container, bundle, options = {}) {
       destroyed = true;
       flight++;
       Object.keys(listeners).forEach((k) => delete listeners[k]);
-      if (interactor) {
-        interactor.unbindEvents();
-        interactor.delete();
-      }
+      if (unbind) unbind();
       window.removeEventListener("resize", onResize);
-      renderWindow.delete();
-      glWindow.delete();
+      if (fxaa) fxaa.release();
+      renderer.release();
+      gl.getExtension("WEBGL_lose_context")?.loseContext();
       container.innerHTML = "";
     },
   };
