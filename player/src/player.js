@@ -72,6 +72,7 @@
  *   player.toScreen([x, y, z])      a world point's [x, y] in CSS px from the view's top left,
  *                                   or null behind the camera
  *   player.render()                 draw now (normally scheduled on the next frame)
+ *   player.gpuObjects()             {buffers, vaos, textures} the view holds now
  *   player.resize()                 after the container changed size
  *   player.destroy()
  *   player.ready                    a promise: resolves after the first frame is drawn
@@ -768,6 +769,7 @@ export function createPlayer(container, bundle, options = {}) {
     render,
     resize,
     canvas: () => canvas,
+    gpuObjects: () => renderer.census(),
     toScreen(point) {
       const rect = container.getBoundingClientRect();
       const q = project(camNow(), rect.width / Math.max(1, rect.height), point);

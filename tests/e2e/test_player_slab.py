@@ -85,3 +85,28 @@ def test_player_slab_matches_render(chromium, case_html, scene, tmp_path, spec):
     print(f"  set again: mean {same.mean():.3f}, max {same.max()}")
     assert same.mean() < 0.5, "a second setSlab draws the same picture"
     compare(img, ref)
+
+
+def test_moving_the_slab_again_and_again_holds_no_more_gpu_objects(chromium, case_html, scene):
+    """Each slab move replaces the caps (new surfaces on the GPU): a lecture that moves the slab
+    all hour must free the old ones. Alternating two slabs, the view holds the same buffers,
+    vertex arrays and textures after the tenth move as after the second; the faint context and
+    the mass discs, made on the first move, stay for the next."""
+    thin, thick = (_message(scene, f"axial:S1,thickness={t},context=faint") for t in (6, 12))
+    assert len(thin["caps"]) > 10 and len(thick["caps"]) > 10
+    page = open_player(chromium, f"{case_html.as_uri()}?frame={SIZE[0]}x{SIZE[1]}&date={DATE}",
+                       size=SIZE)
+    try:
+        counts = page.evaluate("""([a, b]) => {
+            const p = window.pelvic.player, out = [p.gpuObjects()];
+            for (let i = 0; i < 10; i++) { p.setSlab(i % 2 ? b : a); p.render();
+                                           out.push(p.gpuObjects()); }
+            p.setSlab(null); p.render(); out.push(p.gpuObjects());
+            return out; }""", [thin, thick])
+        assert page.errors == []
+    finally:
+        page.close()
+    before, moves, after = counts[0], counts[1:-1], counts[-1]
+    assert moves[1]["buffers"] > before["buffers"]  # caps, context and discs on the GPU
+    assert moves[9] == moves[1] and moves[8] == moves[2], moves
+    assert after["vaos"] < moves[9]["vaos"] and after["textures"] == before["textures"]
