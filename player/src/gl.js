@@ -133,12 +133,8 @@ function lightTerms(count) {
 }
 
 /** A surface's mode: ``flat`` (or no normals), ``arrival`` (coloured by it), ``clip``. */
-export const modeOf = (a, clip) => (a.flat || !a.geom.normal ? FLAT : 0) | (a.lut ? TEX : 0)
+const modeOf = (a, clip) => (a.flat || !a.geom.normal ? FLAT : 0) | (a.lut ? TEX : 0)
   | (clip && a.clip ? CLIP : 0);
-
-/** The mode of a bundle's actor as first drawn (before a slab), from the header alone. */
-export const headerMode = (H, a) => (a.prop.flat || !H.geoms[a.geom].normals ? FLAT : 0)
-  | (a.arrival ? TEX : 0);
 
 /** Light slots a program has: the still renderer's light kit has five (unused slots are
  * black). */
@@ -229,6 +225,7 @@ export function createRenderer(gl) {
   const programs = new Map();
   const made = { buffers: new Set(), vaos: new Set(), textures: new Set() };
   let lost = false;
+  let culling = false; // back faces culled now (render() starts each frame with none)
 
   function shader(type, source) {
     const s = gl.createShader(type);
@@ -448,11 +445,8 @@ export function createRenderer(gl) {
     scratch.vcpc.set(projectionMatrix(frame.camera.viewAngle, w / Math.max(1, h), range));
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.viewport(0, 0, w, h);
-    gl.disable(gl.SCISSOR_TEST);
-    gl.colorMask(true, true, true, true);
     gl.depthMask(true);
     gl.clearColor(frame.background[0], frame.background[1], frame.background[2], 1);
-    gl.clearDepth(1);
     gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
     gl.enable(gl.DEPTH_TEST);
     gl.depthFunc(gl.LEQUAL);
@@ -468,12 +462,10 @@ export function createRenderer(gl) {
         gl.clear(gl.DEPTH_BUFFER_BIT);
       }
       const L = layer.lights;
-      if (L.scene.length) {
-        L.scene.forEach(([i, d]) => {
-          const v = [0, 1, 2].map((r) => view[r] * d[0] + view[4 + r] * d[1] + view[8 + r] * d[2]);
-          L.direction.set(unit(v), 3 * i);
-        });
-      }
+      L.scene.forEach(([i, d]) => { // scene lights turn with the view
+        const v = [0, 1, 2].map((r) => view[r] * d[0] + view[4 + r] * d[1] + view[8 + r] * d[2]);
+        L.direction.set(unit(v), 3 * i);
+      });
       const shown = layer.actors.filter((a) => a.visible);
       const opaque = shown.filter((a) => a.isOpaque());
       const translucent = shown.filter((a) => !a.isOpaque());
@@ -486,7 +478,6 @@ export function createRenderer(gl) {
     gl.bindVertexArray(null);
   }
 
-  let culling = null;
   function draw(a, L, view, planes) {
     const g = a.geom;
     const clip = !!(planes && a.clip);
@@ -538,10 +529,11 @@ export function createRenderer(gl) {
     gl.drawElements(gl.TRIANGLES, g.count, g.indexType, 0);
   }
 
-  /** Start compiling programs now ([lights, mode] pairs): the GPU's compiler works on them
-   * while the page goes on (nothing waits for it until the first draw). */
-  function prepare(list) {
-    list.forEach(([L, mode]) => program(L.slots, mode));
+  /** Start compiling the programs these layers' actors draw with (uncut): the GPU's compiler
+   * works on them while the page goes on (nothing waits for it until the first draw). */
+  function prepare(layers) {
+    layers.forEach((layer) => layer.actors.forEach((a) => program(layer.lights.slots,
+      modeOf(a, false))));
     gl.flush();
   }
 
@@ -558,10 +550,6 @@ export function createRenderer(gl) {
     made.textures.forEach((t) => gl.deleteTexture(t));
   }
 
-  gl.enable(gl.DEPTH_TEST);
-  gl.disable(gl.CULL_FACE);
-  culling = false;
-  gl.cullFace(gl.BACK);
   return { geometry, table, actor, drop, dropGeometry, lights, render, prepare, release,
     /** GPU objects held now: {buffers, vaos, textures} (for leak checks). */
     census: () => ({ buffers: made.buffers.size, vaos: made.vaos.size,

@@ -80,7 +80,8 @@
 
 import { makeTimeline } from "./timeline.js";
 import { fxaaPass } from "./fxaa.js";
-import { createRenderer, headerMode } from "./gl.js";
+import { fromBase64 } from "./bundle.js";
+import { createRenderer } from "./gl.js";
 import { bindTrackball } from "./interact.js";
 import { interpolate, ease, project } from "./camera.js";
 
@@ -153,11 +154,6 @@ export function createPlayer(container, bundle, options = {}) {
     points: array(g.points), min: g.min, step: g.step,
     normals: g.normals ? array(g.normals) : null, tris: array(g.tris), closed: g.closed }));
   const tables = H.luts.map((spec) => renderer.table(spec));
-  // The shaders start compiling now: a software GPU takes longer over them (and over
-  // preparing their states) than over a frame, and it works on them while the script goes on.
-  renderer.prepare([...new Set(H.actors.map((a) => `${a.layer === 1 ? 1 : 0}:${headerMode(H, a)}`))]
-    .map((k) => k.split(":").map(Number)).map(([i, mode]) => [layers[i].lights, mode]));
-  if (fxaa) fxaa.prepare();
   // Sliding colour ranges: a vertex's colour is its arrival time through a table whose range
   // slides with the time shown (timeline.js: nerveRange, arrowRange); per frame only the
   // table's mapping changes (two numbers), never a buffer.
@@ -193,6 +189,11 @@ export function createPlayer(container, bundle, options = {}) {
     if (a.kind === "node") nodeActors.push(a.id);
     if (H.geoms[a.geom].closed) closedActors.push(actor);
   });
+  const anatomy = layers[0].actors.slice(); // (a slab adds its caps and faint context)
+  // The shaders start compiling now: a software GPU takes longer over them (and over
+  // preparing their states) than over a frame, and it works on them while the script goes on.
+  renderer.prepare(layers);
+  if (fxaa) fxaa.prepare();
 
   // Clipping range from everything that can be drawn (both layers share the camera).
   const bounds = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
@@ -230,13 +231,13 @@ export function createPlayer(container, bundle, options = {}) {
       const a = actors[`head:${id}`];
       if (!a) continue;
       a.visible = h.visible;
-      a.matrix = (colMajor(h.matrix));
+      a.matrix = colMajor(h.matrix);
     }
     for (const [id, m] of Object.entries(state.masses)) {
       const a = actors[`mass:${id}`];
       if (!a) continue;
       a.visible = m.visible;
-      a.matrix = (colMajor(m.matrix));
+      a.matrix = colMajor(m.matrix);
     }
     placeDiscs(state);
   }
@@ -374,12 +375,7 @@ export function createPlayer(container, bundle, options = {}) {
     specOf[a.id] = a;
   });
 
-  function bytesOf(b64) {
-    const s = atob(b64);
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-    return out.buffer;
-  }
+  const bytesOf = (b64) => fromBase64(b64).buffer;
 
   function capActor(item, look) {
     const uv = new Int16Array(bytesOf(item.uv));
@@ -466,19 +462,14 @@ export function createPlayer(container, bundle, options = {}) {
     });
   }
 
-  function removeFrom(layer, actor) {
-    const i = layer.actors.indexOf(actor);
-    if (i >= 0) layer.actors.splice(i, 1);
-  }
-
   function setSlab(message) {
     caps.forEach(({ actor, geom }) => {
-      removeFrom(layers[0], actor);
       renderer.drop(actor);
       renderer.dropGeometry(geom);
     });
     caps = [];
     if (!message) {
+      layers[0].actors = anatomy.concat(Object.values(ghosts));
       planes = null;
       slab = null;
       Object.values(ghosts).forEach((g) => {
@@ -492,16 +483,10 @@ export function createPlayer(container, bundle, options = {}) {
     slab.ghosts = slab.ghosts || [];
     const look = slab.look;
     planes = message.planes.map((p) => p.map(Number));
-    // the caps go in before the ghosts (the faint context blends over what is cut)
-    const firstGhost = layers[0].actors.findIndex((a) => Object.values(ghosts).includes(a));
-    const at = firstGhost < 0 ? layers[0].actors.length : firstGhost;
     message.caps.forEach((item) => {
       if (!actors[item.node]) return;
-      const cap = capActor(item, look);
-      cap.actor.clip = false;
-      caps.push({ node: item.node, ...cap });
+      caps.push({ node: item.node, ...capActor(item, look) }); // (caps are not clipped)
     });
-    layers[0].actors.splice(at, 0, ...caps.map((c) => c.actor));
     slab.ghosts.forEach((id) => {
       const spec = specOf[id];
       if (ghosts[id] || !spec) return;
@@ -509,9 +494,10 @@ export function createPlayer(container, bundle, options = {}) {
       g.opacity = look.ghostOpacity;
       g.diffuse = look.ghostDiffuse;
       g.ambient = look.ghostAmbient;
-      layers[0].actors.push(g);
       ghosts[id] = g;
     });
+    // the caps after the anatomy, the faint context after them (it blends over what is cut)
+    layers[0].actors = anatomy.concat(caps.map((c) => c.actor), Object.values(ghosts));
     if (H.timeline) {
       H.timeline.masses.forEach((m) => {
         const mass = actors[`mass:${m.id}`];
