@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
+from app.player.export import NO_ICON
 
 STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "lecture/a/"  # asset URLs, relative to the follower page
@@ -180,6 +181,7 @@ def follow_html(names: dict[str, str], ws: str = WS_PATH) -> str:
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{FOLLOW_CSP}\">\n"
             "<meta name=\"generator\" content=\"pelvic-spread\">\n"
             "<title>Pelvic spread: lecture</title>\n"
+            f"{NO_ICON}\n"
             f"<link rel=\"stylesheet\" href=\"{a}{names['css']}\">\n"
             f"<link rel=\"stylesheet\" href=\"{a}{names['follow_css']}\">\n"
             "</head>\n<body>\n"

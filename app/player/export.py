@@ -32,6 +32,8 @@ OFFLINE_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsaf
 SITE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data: blob:; connect-src 'self' blob: data:")
 GZIP_LEVEL = 9
+# an empty icon: the browser then asks no host for /favicon.ico (a 404 on most)
+NO_ICON = '<link rel="icon" href="data:,">'
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def _page(title: str, csp: str, head: str, body: str) -> str:
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n"
             f"<meta name=\"generator\" content=\"pelvic-spread\">\n"
-            f"<title>{html.escape(title)}</title>\n{head}\n</head>\n<body>\n"
+            f"<title>{html.escape(title)}</title>\n{NO_ICON}\n{head}\n</head>\n<body>\n"
             "<div id=\"ps-root\"><div class=\"psp-loading\">Loading the case…</div></div>\n"
             "<noscript>This case plays in a browser with JavaScript.</noscript>\n"
             f"{body}\n</body>\n</html>\n")

@@ -68,7 +68,15 @@ def add_index(app: ViewerApp) -> None:
                                 content_type="text/html",
                                 headers={"Cache-Control": "no-cache, no-store, must-revalidate"})
 
+        async def launcher(_request: web.Request) -> web.Response:
+            # trame's client first asks a session launcher (POST <page>/paraview/) where to
+            # connect, and only after that request fails uses the page's own /ws: answered
+            # here, the page connects at once and its console shows no failed request
+            # ("use_host" is the page's own host; the client picks ws: or wss: as the page's)
+            return web.json_response({"sessionURL": "ws://use_host/ws"})
+
         # "/" stays wslink's (or the lecture's) and sends the browser here
-        wslink_server.app.add_routes([web.get("/index.html", handler)])
+        wslink_server.app.add_routes([web.get("/index.html", handler),
+                                      web.post("/paraview/", launcher)])
 
     app.ctrl.on_server_bind.add(bind)

@@ -125,6 +125,8 @@ def open_page(browser, url: str, width: int = 1280, height: int = 800):
     page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.console_errors = []  # failed requests show here too ("Failed to load resource")
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     page.goto(url)
     page.wait_for_function("window.pelvic && window.pelvic.sceneReady === true", timeout=90_000)
     return page

@@ -91,6 +91,8 @@ def new_page(browser, url: str):
     page = ctx.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.console_errors = []  # failed requests show here too ("Failed to load resource")
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     page.goto(url)
     return page
 
@@ -239,6 +241,8 @@ def test_followers_show_the_presenters_moment_and_follow_seeks(presenter, follow
         wait_follow(f, f"Math.abs(p.getTime() - {t}) < 1e-6 && p.state().stageIndex === 3")
         assert f.locator("#date").inner_text() == presenter.evaluate(
             "() => window.trame.state.get('tl_date_label')")
+    # no request of either page failed (the follower's icon, the presenter's launcher query)
+    assert [p.console_errors for p in (presenter, *followers)] == [[], [], []]
 
 
 def test_playback_drift_is_within_100_ms_and_costs_no_traffic(presenter, followers):

@@ -37,6 +37,9 @@ def test_page_shows_a_3d_canvas_with_the_scene(page, served):
     assert drawn.mean() > 0.05, "the 3D view is (nearly) blank"
     assert page.evaluate("() => window.pelvic.player.header.actors.length") > 20
     assert page.errors == []
+    # nothing failed on the way: trame's client asks for a session launcher first (answered,
+    # not a 405), and trame's own requests all found their files
+    assert page.console_errors == []
     # the scene came as one static file: content-hashed, compressed, cacheable for good
     bundle = state(page, "view_bundle")
     assert bundle["scenario"] == "bilateral_plexopathy"
