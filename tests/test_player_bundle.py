@@ -118,9 +118,10 @@ def test_offline_html_is_one_file_under_the_size_limit(scene, tmp_path):
     result = export_html(scene, out, size=(1280, 720))
     text = out.read_text(encoding="utf-8")
     assert result.bytes == out.stat().st_size <= MAX_HTML_BYTES
-    # nothing that could reach out: no src/href to anything, a CSP that allows no fetch
+    # nothing that could reach out: no src/href to anything but the page itself or inline data
+    # (the empty icon), a CSP that allows no fetch
     assert "default-src 'none'" in text
-    assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", text)
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!#|data:)""", text)
     assert "http://" not in text.split("<script>")[0]
     m = re.search(r'<script id="ps-bundle" type="application/octet-stream">\s*(.*?)\s*</script>',
                   text, re.S)
