@@ -319,7 +319,9 @@ export function mountPage(root, bundle, query = "") {
     }
   }, true);
 
-  window.addEventListener("resize", () => player.resize());
+  // the page is laid out whole now (the timeline below the view came after the player): the
+  // canvas takes the view's size before its first frame, not a frame later
+  player.resize();
   return player;
 }
 

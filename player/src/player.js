@@ -73,7 +73,8 @@
  *                                   or null behind the camera
  *   player.render()                 draw now (normally scheduled on the next frame)
  *   player.gpuObjects()             {buffers, vaos, textures} the view holds now
- *   player.resize()                 after the container changed size
+ *   player.resize()                 take the container's size now (the player follows its
+ *                                   container by itself, a frame later)
  *   player.destroy()
  *   player.ready                    a promise: resolves after the first frame is drawn
  */
@@ -128,6 +129,7 @@ export function createPlayer(container, bundle, options = {}) {
   canvas.style.display = "block";
   canvasBox.appendChild(canvas);
   let size = [1, 1];
+  let seen = null; // the container's size ("WxH") the canvas last took
   // The canvas takes its size before the context exists: resizing it afterwards makes the
   // browser reallocate the drawing buffer (about 80 ms on a software GPU).
   function sizeCanvas() {
@@ -555,6 +557,7 @@ export function createPlayer(container, bundle, options = {}) {
 
   function resize() {
     sizeCanvas();
+    seen = `${container.clientWidth}x${container.clientHeight}`;
     schedule();
   }
 
@@ -767,7 +770,7 @@ export function createPlayer(container, bundle, options = {}) {
       flight++;
       Object.keys(listeners).forEach((k) => delete listeners[k]);
       if (unbind) unbind();
-      window.removeEventListener("resize", onResize);
+      if (observer) observer.disconnect();
       if (fxaa) fxaa.release();
       renderer.release();
       gl.getExtension("WEBGL_lose_context")?.loseContext();
@@ -775,14 +778,19 @@ export function createPlayer(container, bundle, options = {}) {
     },
   };
 
-  const onResize = () => resize();
-  if (!options.size) window.addEventListener("resize", onResize);
+  // the container's size, whatever changes it (the window, a page's layout filling in after
+  // the player was made, a side panel): the canvas follows, and draws again only then
+  const observer = options.size ? null : new ResizeObserver(() => {
+    const now = `${container.clientWidth}x${container.clientHeight}`;
+    if (now !== seen) resize();
+  });
   const startCamera = (options.camera && findPreset(options.camera)) || H.camera;
   presetName = startCamera.name;
   presetHidden = new Set(startCamera.hide || []);
   setCameraNow(startCamera);
   refreshVisibility();
   resize();
+  if (observer) observer.observe(container);
   if (timeline) showTime(options.time ?? timeline.duration);
   else schedule();
   return api;

@@ -439,6 +439,47 @@ def test_offline_page_makes_no_request_and_plays(chromium, case_html, scene):
     assert {u.split("?")[0] for u in seen} == {url}
 
 
+def test_the_view_fills_its_box_from_the_first_frame_and_follows_it(chromium, case_html):
+    """The page lays out its timeline after the player is made: the canvas takes the view's
+    size before its first frame (or the bottom of the picture hides under the timeline), and
+    follows the view whenever the layout changes it."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    # the drawing buffer's size at the page's first draw call
+    context.add_init_script("""(() => {
+        const draw = WebGL2RenderingContext.prototype.drawElements;
+        WebGL2RenderingContext.prototype.drawElements = function (...args) {
+            if (!window.firstDraw) {
+                window.firstDraw = [this.drawingBufferWidth, this.drawingBufferHeight];
+            }
+            return draw.apply(this, args);
+        };
+    })()""")
+    fit = """() => { const c = window.pelvic.player.canvas();
+        const v = document.getElementById('view3d').getBoundingClientRect();
+        const r = c.getBoundingClientRect();
+        return {view: [v.width, v.height], css: [r.width, r.height],
+                buffer: [c.width, c.height]}; }"""
+    settle = ("() => new Promise(r => requestAnimationFrame(() => "
+              "requestAnimationFrame(() => setTimeout(r, 50))))")
+    try:
+        page = open_player(chromium, case_html.as_uri(), context=context)
+        sizes = page.evaluate(fit)
+        view = [round(v) for v in sizes["view"]]
+        assert view[1] < 800 - 150, f"the timeline takes room below the view: {sizes}"
+        assert [round(v) for v in sizes["css"]] == view and sizes["buffer"] == view, sizes
+        assert page.evaluate("window.firstDraw") == view
+        # the layout alone changes (no window resize, no call): the canvas follows
+        page.evaluate("() => { document.querySelector('.psp-timeline').style.paddingBottom ="
+                      " '120px'; }")
+        page.evaluate(settle)
+        sizes = page.evaluate(fit)
+        assert round(sizes["view"][1]) < view[1] - 100, sizes
+        assert sizes["buffer"] == [round(v) for v in sizes["view"]], sizes
+        assert page.errors == []
+    finally:
+        context.close()
+
+
 # -- a static site over HTTP --------------------------------------------------------------------
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
