@@ -129,18 +129,20 @@ export function createPlayer(container, bundle, options = {}) {
   canvas.style.display = "block";
   canvasBox.appendChild(canvas);
   let size = [1, 1];
-  let seen = null; // the container's size ("WxH") the canvas last took
   // The canvas takes its size before the context exists: resizing it afterwards makes the
-  // browser reallocate the drawing buffer (about 80 ms on a software GPU).
+  // browser reallocate the drawing buffer (about 80 ms on a software GPU). True when the
+  // drawing buffer's size changed.
   function sizeCanvas() {
     const w = options.size ? options.size[0] : container.clientWidth;
     const h = options.size ? options.size[1] : container.clientHeight;
     const dpr = options.size ? 1 : window.devicePixelRatio || 1;
     size = [Math.max(1, Math.floor(w * dpr)), Math.max(1, Math.floor(h * dpr))];
-    if (canvas.width !== size[0]) canvas.width = size[0];
-    if (canvas.height !== size[1]) canvas.height = size[1];
     canvas.style.width = `${w}px`;
     canvas.style.height = `${h}px`;
+    if (canvas.width === size[0] && canvas.height === size[1]) return false;
+    canvas.width = size[0];
+    canvas.height = size[1];
+    return true;
   }
   sizeCanvas();
   const gl = canvas.getContext("webgl2", CONTEXT);
@@ -557,7 +559,6 @@ export function createPlayer(container, bundle, options = {}) {
 
   function resize() {
     sizeCanvas();
-    seen = `${container.clientWidth}x${container.clientHeight}`;
     schedule();
   }
 
@@ -781,8 +782,7 @@ export function createPlayer(container, bundle, options = {}) {
   // the container's size, whatever changes it (the window, a page's layout filling in after
   // the player was made, a side panel): the canvas follows, and draws again only then
   const observer = options.size ? null : new ResizeObserver(() => {
-    const now = `${container.clientWidth}x${container.clientHeight}`;
-    if (now !== seen) resize();
+    if (sizeCanvas()) schedule();
   });
   const startCamera = (options.camera && findPreset(options.camera)) || H.camera;
   presetName = startCamera.name;

@@ -120,13 +120,20 @@ def browser(served):
         b.close()
 
 
-def open_page(browser, url: str, width: int = 1280, height: int = 800):
-    """A page at ``url`` once its 3D view (the browser player) has drawn its first frame."""
-    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+def watch_errors(page):
+    """``page`` keeping its script errors (``page.errors``) and the errors its console shows
+    (``page.console_errors``: failed requests show there too, "Failed to load resource")."""
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.console_errors = []  # failed requests show here too ("Failed to load resource")
+    page.console_errors = []
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    return page
+
+
+def open_page(browser, url: str, width: int = 1280, height: int = 800):
+    """A page at ``url`` once its 3D view (the browser player) has drawn its first frame."""
+    page = watch_errors(browser.new_page(viewport={"width": width, "height": height},
+                                         accept_downloads=True))
     page.goto(url)
     page.wait_for_function("window.pelvic && window.pelvic.sceneReady === true", timeout=90_000)
     return page

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, ROOT, launch_chromium
+from tests.e2e.conftest import CHROMIUM, ROOT, launch_chromium, watch_errors
 
 KEY = "lecture-test-key"
 DRIFT_S = 0.1  # animation seconds, at speed 1
@@ -88,11 +88,7 @@ def browser(lecture):
 
 def new_page(browser, url: str):
     ctx = browser.new_context(viewport={"width": 640, "height": 400})  # own cookies each
-    page = ctx.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.console_errors = []  # failed requests show here too ("Failed to load resource")
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page = watch_errors(ctx.new_page())
     page.goto(url)
     return page
 

@@ -494,10 +494,9 @@
     syncClock();
     const box = () => document.getElementById(N.Refs.PLAYER);
     until(box).then(() => {
-      new ResizeObserver(() => {
+      new ResizeObserver(() => { // the player follows its own slot in the box
         keepRect(box());
         liftLegend();
-        if (P.player) P.player.resize();
       }).observe(box());
     });
     document.addEventListener("keydown", onKey, true);
